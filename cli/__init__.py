@@ -1,0 +1,1 @@
+"""The ``tfclica`` command line (installed as ``tfclica.cli``). Importing it never imports TF."""

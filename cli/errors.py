@@ -1,0 +1,19 @@
+"""Map library exceptions to the CLI's exit codes (2: bad usage or input, 1: run-time failure)."""
+
+from __future__ import annotations
+
+
+def exit_code_for(err: BaseException) -> tuple[int, str | None]:
+    """``(exit code, one-line message)``; message ``None`` means an unexpected bug (re-raise)."""
+    from tfclica.config import ConfigError
+
+    if isinstance(err, ConfigError):
+        return 2, str(err)
+    if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
+        return 2, f"{err.strerror}: {err.filename}"
+    if isinstance(err, KeyboardInterrupt):
+        return 130, "interrupted"
+    # Late import keeps TensorFlow out of the error path for usage errors.
+    if type(err).__name__ in ("TrainingDivergedError", "ParityError", "RunFailure"):
+        return 1, str(err)
+    return 1, None

@@ -1,0 +1,102 @@
+"""``tfclica train``: train one experiment into a run directory."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from tfclica.cli.options import resolve_config, setting_options, setting_overrides
+
+
+def _positive_int(ctx, param, value):
+    if value is not None and value <= 0:
+        raise click.BadParameter(f"must be a positive integer, got {value}")
+    return value
+
+
+@click.command("train")
+@click.option("--preset", default=None, help="named experiment (see `tfclica presets`)")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="TOML config (e.g. RUN_DIR/config.toml); flags override it",
+)
+@click.option("--steps", type=int, default=None, callback=_positive_int, help="training steps")
+@click.option(
+    "--batch-size",
+    type=int,
+    default=None,
+    callback=_positive_int,
+    help="positive pairs per step (global batch)",
+)
+@click.option("--lr", type=float, default=None, help="Adam learning rate")
+@click.option("--seed", type=int, default=None, help="seed of g, the encoder and the sampling")
+@click.option(
+    "--eval-every", type=int, default=None, callback=_positive_int, help="steps between evaluations"
+)
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    default=None,
+    callback=_positive_int,
+    help="steps between checkpoints",
+)
+@click.option("--strategy", default=None, help="auto | default | mirrored | multi-worker | tpu")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="run directory (default: runs/<preset>-seed<seed>-<time>)",
+)
+@click.option("--resume", is_flag=True, help="continue the run in --out from its checkpoint")
+@setting_options
+def command(preset, config_file, out, resume, **kwargs):
+    """Train, evaluate, and write a run directory (config, mixing, checkpoints, metrics)."""
+    from tfclica import rundir
+    from tfclica.config import ConfigError
+
+    overrides = setting_overrides(kwargs)
+    overrides.update({k: v for k, v in kwargs.items() if v is not None})
+    if resume:
+        if out is None:
+            raise ConfigError("--resume needs --out RUN_DIR")
+        cfg = resolve_config(None, Path(out) / rundir.CONFIG_FILE, overrides)
+    else:
+        cfg = resolve_config(preset, config_file, overrides)
+    if out is None:
+        out = Path("runs") / f"{cfg.preset}-seed{cfg.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = rundir.prepare_run_dir(Path(out), resume=resume)
+
+    from tfclica.cli.progress import ProgressBar
+
+    from tfclica.training import Trainer
+
+    click.echo(f"run directory: {run_dir}", err=True)
+    trainer = Trainer(cfg, run_dir, on_progress=ProgressBar(line_every=cfg.eval_every))
+    try:
+        metrics = trainer.fit()
+    except KeyboardInterrupt:
+        click.echo(
+            f"\ninterrupted; continue with: tfclica train --resume --out {run_dir}", err=True
+        )
+        raise SystemExit(130) from None
+    click.echo(format_scores(metrics))
+
+
+def format_scores(m: dict) -> str:
+    """The final scores as a few aligned lines."""
+    nonlinear = "n/a" if m.get("r2_nonlinear") is None else f"{m['r2_nonlinear']:.4f}"
+    return "\n".join(
+        [
+            f"R^2 linear        {m['r2_linear']:.4f}   (held-out {m['r2_linear_heldout']:.4f})",
+            f"R^2 nonlinear     {nonlinear}",
+            f"MCC Pearson       {m['mcc_pearson']:.4f}   (Spearman {m['mcc_spearman']:.4f})",
+            f"identity g        R^2 {m['identity']['r2_linear']:.4f}   "
+            f"MCC {m['identity']['mcc_pearson']:.4f}",
+            f"time              {m['wall_seconds']:.1f} s, "
+            f"{m['samples_per_second'] or 0:.0f} pairs/s",
+        ]
+    )

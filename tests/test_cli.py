@@ -1,0 +1,72 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from tfclica.cli.main import cli, main
+
+
+def run_cli(args, tmp_path=None):
+    """Run `tfclica ARGS` in a subprocess; returns (exit code, stdout, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfclica.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from tfclica.cli.main import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    assert e.code == 0\n"
+        "assert 'tensorflow' not in sys.modules, 'tfclica --help imported TensorFlow'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_every_command_is_listed():
+    assert {"train", "presets"} <= set(cli.commands)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "--preset", "no-such-preset"], "no-such-preset"),
+        (["train", "--conditional-scale", "0"], "conditional_scale"),
+        (["train", "--tau", "-1"], "tau"),
+        (["train", "--steps", "0"], "--steps"),
+        (["train", "--batch-size", "-5"], "--batch-size"),
+        (["train", "--space", "cube"], "cube"),
+        (["train", "--config", "missing.toml"], "missing.toml"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(args, needle, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2
+    assert len(err) == 1 and err[0].startswith("Error:"), err
+    assert needle in err[0]
+
+
+def test_unwritable_out_is_refused(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--steps", "1", "--out", str(blocker / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1 and "run" in err[0]
+
+
+def test_presets_lists_one_line_each(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["presets"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert exit_info.value.code == 0
+    assert lines[0].startswith("default ")
+    assert any(line.startswith("sphere-vmf-paper ") for line in lines)

@@ -1,0 +1,191 @@
+"""One experiment as a frozen dataclass, with validation and TOML load/save.
+
+The field names are the CLI's setting vocabulary (``--marginal-scale`` is ``marginal_scale``) and
+the keys of a run's ``config.toml``. Presets live in :mod:`tfclica.presets`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import tomllib
+
+SPACES = ("sphere", "box", "unbounded")
+MARGINALS = ("uniform", "normal", "laplace", "gennorm")
+CONDITIONALS = ("vmf", "normal", "laplace", "gennorm")
+LOSSES = ("cosine", "lp", "ntxent", "align-uniform")
+HEADS = ("sphere", "learnable-sphere", "box", "none")
+OBJECTIVES = ("unsupervised", "supervised")
+STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot describe a valid experiment; the message names the parameter."""
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that defines one run: the data-generating process, the model and the schedule.
+
+    Attributes mirror the CLI flags of DESIGN.md. ``encoder_widths=None`` means the reference's
+    ``[10n, 50n, 50n, 50n, 50n, 10n]``.
+    """
+
+    preset: str = "custom"
+    # Data-generating process.
+    space: str = "sphere"
+    dim: int = 10
+    radius: float = 1.0
+    box_low: float = 0.0
+    box_high: float = 1.0
+    marginal: str = "uniform"
+    marginal_scale: float = 1.0
+    marginal_p: float = 2.0
+    conditional: str = "vmf"
+    conditional_scale: float = 1.0
+    conditional_p: float = 2.0
+    mixing_layers: int = 3
+    # Model.
+    loss: str = "cosine"
+    model_p: float = 2.0
+    tau: float = 1.0
+    head: str = "sphere"
+    encoder_widths: tuple[int, ...] | None = None
+    objective: str = "unsupervised"
+    # Schedule.
+    steps: int = 3000
+    batch_size: int = 512
+    lr: float = 1e-3
+    seed: int = 0
+    eval_every: int = 250
+    eval_samples: int = 4096
+    checkpoint_every: int = 1000
+    strategy: str = "auto"
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.encoder_widths is not None:
+            object.__setattr__(self, "encoder_widths", tuple(int(w) for w in self.encoder_widths))
+        validate(self)
+
+    @property
+    def hidden_widths(self) -> tuple[int, ...]:
+        """The encoder's hidden widths, resolving the reference default."""
+        if self.encoder_widths is not None:
+            return self.encoder_widths
+        n = self.dim
+        return (10 * n, 50 * n, 50 * n, 50 * n, 50 * n, 10 * n)
+
+    def replace(self, **overrides: Any) -> ExperimentConfig:
+        """A copy with ``overrides`` applied (``None`` values are ignored); validates the result."""
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown config key(s): {', '.join(sorted(unknown))}")
+        floats = {f.name for f in dataclasses.fields(self) if f.type == "float"}
+        values = {
+            k: float(v) if k in floats and isinstance(v, int) and not isinstance(v, bool) else v
+            for k, v in overrides.items()
+            if v is not None
+        }
+        return dataclasses.replace(self, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of all fields (tuples as lists)."""
+        out = dataclasses.asdict(self)
+        if out["encoder_widths"] is not None:
+            out["encoder_widths"] = list(out["encoder_widths"])
+        return out
+
+
+def _require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(choices)}")
+
+
+def _require_positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number, got {value!r}")
+
+
+def validate(cfg: ExperimentConfig) -> None:
+    """Raise :class:`ConfigError` naming the first invalid parameter of ``cfg``."""
+    _require_choice("space", cfg.space, SPACES)
+    _require_choice("marginal", cfg.marginal, MARGINALS)
+    _require_choice("conditional", cfg.conditional, CONDITIONALS)
+    _require_choice("loss", cfg.loss, LOSSES)
+    _require_choice("head", cfg.head, HEADS)
+    _require_choice("objective", cfg.objective, OBJECTIVES)
+    _require_choice("strategy", cfg.strategy, STRATEGIES)
+    _require_choice("precision", cfg.precision, PRECISIONS)
+    for name in (
+        "dim",
+        "mixing_layers",
+        "steps",
+        "batch_size",
+        "eval_every",
+        "eval_samples",
+        "checkpoint_every",
+    ):
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    for name in (
+        "radius",
+        "marginal_scale",
+        "marginal_p",
+        "conditional_scale",
+        "conditional_p",
+        "model_p",
+        "tau",
+        "lr",
+    ):
+        _require_positive(name, getattr(cfg, name))
+    if not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")
+    if not cfg.box_low < cfg.box_high:
+        raise ConfigError(f"box_low={cfg.box_low} must be below box_high={cfg.box_high}")
+    if cfg.encoder_widths is not None and any(w <= 0 for w in cfg.encoder_widths):
+        raise ConfigError(f"encoder_widths must be positive, got {list(cfg.encoder_widths)}")
+    if cfg.conditional == "vmf" and cfg.space != "sphere":
+        raise ConfigError(f"conditional='vmf' needs space='sphere', got space={cfg.space!r}")
+    if cfg.marginal == "uniform" and cfg.space == "unbounded":
+        raise ConfigError("marginal='uniform' is not defined on space='unbounded' (R^n)")
+    if cfg.space == "sphere" and cfg.dim < 2:
+        raise ConfigError(f"dim must be at least 2 on the sphere, got {cfg.dim}")
+
+
+# ---------------------------------------------------------------------------------------- TOML
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")
+
+
+def to_toml(cfg: ExperimentConfig) -> str:
+    """The fully resolved config as TOML text (``encoder_widths`` resolved to a list)."""
+    values = cfg.to_dict()
+    values["encoder_widths"] = list(cfg.hidden_widths)
+    lines = ["# tfclica experiment; rerun with: tfclica train --config THIS_FILE"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def parse_toml(text: str, source: str = "config") -> dict[str, Any]:
+    """Parse TOML text into override keys (hyphens accepted in place of underscores)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: invalid TOML ({err})") from None
+    return {key.replace("-", "_"): value for key, value in raw.items()}

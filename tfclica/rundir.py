@@ -1,0 +1,133 @@
+"""The run directory on disk: config.toml, the frozen mixing, metrics.json. Writes are atomic."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tfclica.config import ConfigError, ExperimentConfig, parse_toml, to_toml
+from tfclica.mixing import Mixing
+
+CONFIG_FILE = "config.toml"
+METRICS_FILE = "metrics.json"
+MIXING_DIR = "mixing"
+CHECKPOINT_DIR = "checkpoints"
+ENCODER_FILE = "encoder.keras"
+LOG_DIR = "logs"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename: never half-written."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Text version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def replace_dir(tmp_dir: Path, final_dir: Path) -> None:
+    """Move a completely written ``tmp_dir`` into place, replacing ``final_dir`` if present."""
+    final_dir = Path(final_dir)
+    if final_dir.exists():
+        old = final_dir.with_name(f".{final_dir.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final_dir, old)
+        os.replace(tmp_dir, final_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp_dir, final_dir)
+
+
+def prepare_run_dir(path: Path, resume: bool = False) -> Path:
+    """Create (or, with ``resume``, check) a run directory; :class:`ConfigError` if unusable."""
+    path = Path(path)
+    if resume:
+        if not (path / CONFIG_FILE).is_file():
+            raise ConfigError(f"--resume: {path} is not a run directory (no {CONFIG_FILE})")
+        return path
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path} exists and is not a directory")
+    if path.is_dir() and (path / CONFIG_FILE).exists():
+        raise ConfigError(
+            f"--out {path} already holds a run; use --resume to continue it or another --out"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"--out {path} is not writable ({err.strerror})") from None
+    return path
+
+
+def save_config(run_dir: Path, cfg: ExperimentConfig) -> None:
+    atomic_write_text(Path(run_dir) / CONFIG_FILE, to_toml(cfg))
+
+
+def load_config(run_dir: Path) -> ExperimentConfig:
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read {path} ({err.strerror})") from None
+    return ExperimentConfig().replace(**parse_toml(text, str(path)))
+
+
+def save_mixing(run_dir: Path, mixing: Mixing) -> None:
+    """Write g as ``mixing/weights.npz`` + ``mixing/spec.json`` (atomically, as one directory)."""
+    final = Path(run_dir) / MIXING_DIR
+    tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".mixing."))
+    with open(tmp / "weights.npz", "wb") as handle:
+        np.savez(handle, **mixing.to_arrays())
+    spec = {
+        "kind": "invertible-leaky-relu-mlp",
+        "dim": mixing.dim,
+        "n_layers": len(mixing.weights),
+        "negative_slope": mixing.negative_slope,
+        "layout": "(out, in); x = z @ W.T per layer",
+        "sha256": mixing.checksum(),
+    }
+    (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    replace_dir(tmp, final)
+
+
+def load_mixing(run_dir: Path) -> Mixing:
+    """The frozen g of a run (or of a ``mixing`` directory itself); checks its checksum."""
+    folder = Path(run_dir)
+    if (folder / MIXING_DIR).is_dir():
+        folder = folder / MIXING_DIR
+    try:
+        with np.load(folder / "weights.npz") as arrays:
+            mixing = Mixing.from_arrays(dict(arrays))
+        spec = json.loads((folder / "spec.json").read_text())
+    except OSError as err:
+        raise ConfigError(f"no mixing found in {run_dir} ({err.strerror})") from None
+    if spec.get("sha256") != mixing.checksum():
+        raise ConfigError(f"{folder}: mixing weights do not match the checksum in spec.json")
+    return mixing
+
+
+def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
+    atomic_write_text(Path(run_dir) / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / METRICS_FILE).read_text())
