@@ -1,32 +1,174 @@
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from scipy.special import logsumexp
 
-from tfclica.losses import CosineInfoNCE, cosine_infonce
+from tfclica.losses import (
+    AlignUniform,
+    CosineInfoNCE,
+    LpInfoNCE,
+    NTXent,
+    build_loss,
+    cosine_infonce,
+    lp_infonce,
+)
+
+# float32 losses of O(1..30) on 16 x 5 inputs: rounding stays far below 1e-5 relative.
+RTOL = 1e-5
 
 
-def numpy_simclr_loss(a, p, tau):
-    """The reference's SimCLRLoss (alpha=1/2) with z3 = roll(z1): negatives = all anchors."""
+def _pairs(seed=0, batch=16, dim=5, normalise=True):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(batch, dim)).astype(np.float32)
+    p = (a + 0.3 * rng.normal(size=(batch, dim))).astype(np.float32)
+    if normalise:
+        a /= np.linalg.norm(a, axis=1, keepdims=True)
+        p /= np.linalg.norm(p, axis=1, keepdims=True)
+    return a, p
+
+
+def numpy_simclr_loss(a, p, tau, alpha=0.5):
+    """The reference's SimCLRLoss with z3 = roll(z1): negatives = all anchors."""
     neg = a @ np.roll(a, 1, axis=0).T
     pos = np.sum(a * p, axis=1)
     logits = np.concatenate([neg, pos[:, None]], axis=1) / tau
-    return 2 * (0.5 * (-pos / tau) + 0.5 * logsumexp(logits, axis=1))
+    return 2 * (alpha * (-pos / tau) + (1 - alpha) * logsumexp(logits, axis=1))
+
+
+def numpy_lp_distance(u, v, p):
+    return np.sum(np.abs(u - v) ** p, axis=-1)
+
+
+def numpy_lp_simclr_loss(a, p_, tau, p, alpha=0.5):
+    """The reference's LpSimCLRLoss(simclr_compatibility_mode=True), float64."""
+    a, p_ = a.astype(np.float64), p_.astype(np.float64)
+    neg = numpy_lp_distance(a[:, None], np.roll(a, 1, axis=0)[None], p)
+    pos = numpy_lp_distance(a, p_, p)
+    lse = logsumexp(-np.concatenate([neg, pos[:, None]], axis=1) / tau, axis=1)
+    return 2 * (alpha * pos / tau + (1 - alpha) * lse)
+
+
+def numpy_ntxent(a, p, tau):
+    """SimCLR's NT-Xent over 2N views, written with explicit loops."""
+    views = np.concatenate([a, p]).astype(np.float64)
+    views /= np.linalg.norm(views, axis=1, keepdims=True)
+    n = len(a)
+    per_view = []
+    for i in range(2 * n):
+        partner = (i + n) % (2 * n)
+        sims = [views[i] @ views[k] / tau for k in range(2 * n) if k != i]
+        per_view.append(-views[i] @ views[partner] / tau + logsumexp(sims))
+    per_view = np.array(per_view)
+    return 0.5 * (per_view[:n] + per_view[n:])
+
+
+def numpy_align_uniform(a, p_, tau, p, alpha=0.5):
+    a, p_ = a.astype(np.float64), p_.astype(np.float64)
+    align = numpy_lp_distance(a, p_, p)
+    d = numpy_lp_distance(a[:, None], a[None], p)
+    uniform = logsumexp(-d / tau, axis=1) - np.log(len(a))
+    return (1 - alpha) * align + alpha * uniform
 
 
 @pytest.mark.parametrize("tau", [1.0, 0.1])
 def test_cosine_infonce_equals_numpy_formula(tau):
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(16, 5)).astype(np.float32)
-    p = rng.normal(size=(16, 5)).astype(np.float32)
-    a /= np.linalg.norm(a, axis=1, keepdims=True)
-    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    a, p = _pairs()
     got = cosine_infonce(a, p, tau).numpy()
-    np.testing.assert_allclose(got, numpy_simclr_loss(a, p, tau), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got, numpy_simclr_loss(a, p, tau), rtol=RTOL, atol=1e-5)
     loss = CosineInfoNCE(tau)
-    np.testing.assert_allclose(float(loss(a, p)), numpy_simclr_loss(a, p, tau).mean(), rtol=1e-5)
+    np.testing.assert_allclose(float(loss(a, p)), numpy_simclr_loss(a, p, tau).mean(), rtol=RTOL)
+    weighted = cosine_infonce(a, p, tau, alpha=0.8).numpy()
+    np.testing.assert_allclose(weighted, numpy_simclr_loss(a, p, tau, 0.8), rtol=RTOL, atol=1e-5)
 
 
-def test_cosine_infonce_is_serializable():
-    loss = CosineInfoNCE(tau=0.25)
-    clone = CosineInfoNCE.from_config(loss.get_config())
-    assert clone.tau == 0.25
+@pytest.mark.parametrize("p", [0.5, 1.0, 1.5, 2.0, 3.0])
+def test_lp_infonce_equals_numpy_formula(p):
+    a, pos = _pairs(seed=1, normalise=False)
+    got = LpInfoNCE(tau=0.5, p=p).call(a, pos).numpy()
+    np.testing.assert_allclose(got, numpy_lp_simclr_loss(a, pos, 0.5, p), rtol=RTOL)
+    skewed = lp_infonce(a, pos, 0.5, p, alpha=0.3).numpy()
+    np.testing.assert_allclose(skewed, numpy_lp_simclr_loss(a, pos, 0.5, p, 0.3), rtol=RTOL)
+
+
+@pytest.mark.parametrize("tau", [1.0, 0.2])
+def test_ntxent_equals_numpy_formula(tau):
+    a, p = _pairs(seed=2, normalise=False)
+    got = NTXent(tau).call(a, p).numpy()
+    np.testing.assert_allclose(got, numpy_ntxent(a, p, tau), rtol=RTOL)
+
+
+@pytest.mark.parametrize("p", [0.5, 2.0])
+def test_align_uniform_equals_numpy_formula(p):
+    a, pos = _pairs(seed=3, normalise=False)
+    got = AlignUniform(tau=0.5, p=p).call(a, pos).numpy()
+    # atol: the uniformity term can be near 0, where a relative tolerance means nothing.
+    np.testing.assert_allclose(got, numpy_align_uniform(a, pos, 0.5, p), rtol=RTOL, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["lp", "align-uniform"])
+@pytest.mark.parametrize("p", [0.25, 0.5, 1.0])
+def test_self_distance_keeps_values_and_gradients_finite(name, p):
+    # Negatives include each anchor itself (distance 0), and a positive equal to its anchor
+    # adds another zero difference: |d|^p with p < 1 has an infinite slope at 0.
+    a, _ = _pairs(seed=4, normalise=False)
+    pos = a.copy()
+    pos[::2] += 0.1
+    a, pos = tf.constant(a), tf.constant(pos)
+    loss = build_loss(name, tau=0.5, p=p)
+    with tf.GradientTape() as tape:
+        tape.watch([a, pos])
+        value = loss(a, pos)
+    grads = tape.gradient(value, [a, pos])
+    assert np.isfinite(float(value))
+    assert all(np.all(np.isfinite(g.numpy())) for g in grads)
+    # The guard changes nothing away from 0: the value is the exact formula (self term 0).
+    a_np, pos_np = a.numpy(), pos.numpy()
+    expected = (
+        numpy_lp_simclr_loss(a_np, pos_np, 0.5, p)
+        if name == "lp"
+        else numpy_align_uniform(a_np, pos_np, 0.5, p)
+    )
+    np.testing.assert_allclose(float(value), expected.mean(), rtol=RTOL, atol=1e-6)
+
+
+def test_gradient_matches_finite_differences_for_small_p():
+    # A guarded gradient that is finite but wrong would pass the test above; check it against
+    # central differences in float64 away from the guard (steps 1e-6 >> EPS region not crossed).
+    a, pos = _pairs(seed=5, batch=6, dim=3, normalise=False)
+    a, pos = a.astype(np.float64), pos.astype(np.float64)
+    at = tf.constant(a)
+    with tf.GradientTape() as tape:
+        tape.watch(at)
+        value = tf.reduce_mean(lp_infonce(at, pos, 0.5, 0.5))
+    grad = tape.gradient(value, at).numpy()
+    h = 1e-6
+    numeric = np.zeros_like(a)
+    for idx in np.ndindex(a.shape):
+        up, down = a.copy(), a.copy()
+        up[idx] += h
+        down[idx] -= h
+        numeric[idx] = (
+            numpy_lp_simclr_loss(up, pos, 0.5, 0.5).mean()
+            - numpy_lp_simclr_loss(down, pos, 0.5, 0.5).mean()
+        ) / (2 * h)
+    # The NumPy self-distance term is constant (|0|^p = 0, |+-h - (+-h)| = 0), as is the
+    # guarded one's gradient (0): both differentiate the same function. O(h^2) truncation.
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [CosineInfoNCE(0.25, alpha=0.6), LpInfoNCE(0.5, p=1.5), NTXent(0.2), AlignUniform(0.5, 3.0)],
+)
+def test_losses_are_keras_serializable(loss):
+    clone = keras.losses.deserialize(keras.losses.serialize(loss))
+    assert type(clone) is type(loss)
+    assert clone.get_config() == loss.get_config()
+    a, p = _pairs(seed=6)
+    assert float(clone(a, p)) == pytest.approx(float(loss(a, p)), rel=1e-6)
+
+
+def test_build_loss_names_the_unknown_loss():
+    with pytest.raises(ValueError, match="nope"):
+        build_loss("nope")

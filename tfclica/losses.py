@@ -1,8 +1,14 @@
 """The InfoNCE family of contrastive losses, as Keras-serializable losses.
 
 Convention: ``loss(anchors, positives)`` with ``anchors = f(g(z))`` and ``positives = f(g(z~))``,
-both ``[batch, n]``; the result is one value per anchor. As in the reference, the negatives of
-anchor i are all anchors of the batch (i itself included) plus its own positive.
+both ``[batch, n]``; ``Loss.call`` returns one value per anchor and ``Loss.__call__`` their mean.
+As in the reference (``main_mlp.py``: ``z3_rec = roll(z1_rec)``), the negatives of anchor i are
+all anchors of the batch, i itself included, plus its own positive.
+
+Under data parallelism each replica holds a slice of the global batch. ``per_anchor`` therefore
+takes the gathered global tensors (``all_anchors``, ``all_positives``) and the position
+``offset`` of the local slice in them (see :mod:`tfclica.replicas`); the negatives always come
+from the global batch, so N replicas compute exactly the one-device loss.
 """
 
 from __future__ import annotations
@@ -10,18 +16,48 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+# |d|^p for p < 1 is replaced by EPS^p (d/EPS)^2 on |d| < EPS: finite gradients at d = 0 (the
+# anchor's distance to itself) and the exact value everywhere else; the error is below EPS^p.
+EPS = 1e-6
 
-def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None):
-    """Per-anchor dot-product InfoNCE (the reference's ``SimCLRLoss`` with alpha = 1/2).
 
-    ``l_i = -<a_i, p_i>/tau + logsumexp({<a_i, m_j>/tau}_j  U  {<a_i, p_i>/tau})`` where the
-    ``m_j`` are ``negatives`` (default: all anchors, self included).
+def lp_distance(a, b, p: float):
+    """``sum_k |a_k - b_k|^p`` (no root, as the reference) over the last axis, broadcasting.
+
+    For ``p < 1`` the gradient of ``|d|^p`` is infinite at ``d = 0``; there a quadratic guard on
+    ``|d| < EPS`` keeps values and gradients finite (value 0 at ``d = 0``).
+    """
+    diff = a - b
+    if p >= 1.0:
+        return tf.reduce_sum(tf.pow(tf.abs(diff), p), axis=-1)
+    small = tf.abs(diff) < EPS
+    safe = tf.where(small, tf.ones_like(diff), tf.abs(diff))  # no inf in the unused branch
+    value = tf.where(small, EPS**p * tf.square(diff / EPS), tf.pow(safe, p))
+    return tf.reduce_sum(value, axis=-1)
+
+
+def _pairwise_lp(a, m, p: float):
+    """``[batch, m]`` distances between rows of ``a`` and rows of ``m``."""
+    return lp_distance(a[:, None, :], m[None, :, :], p)
+
+
+def _log_mean_exp(x, axis):
+    return tf.reduce_logsumexp(x, axis=axis) - tf.math.log(tf.cast(tf.shape(x)[axis], x.dtype))
+
+
+def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None, alpha: float = 0.5):
+    """Per-anchor dot-product InfoNCE (the reference's ``SimCLRLoss``).
+
+    ``l_i = 2 * (alpha * (-s_ii~) + (1 - alpha) * logsumexp({s_ij}_j U {s_ii~}))`` with
+    ``s_ij = <a_i, m_j>/tau`` over the negatives ``m_j`` (default: all anchors, self included) and
+    ``s_ii~ = <a_i, p_i>/tau``. ``alpha = 1/2`` is plain InfoNCE.
 
     Args:
         anchors: ``[batch, n]`` encodings of z.
         positives: ``[batch, n]`` encodings of z~.
         tau: temperature.
         negatives: ``[m, n]`` encodings used as negatives (default ``anchors``).
+        alpha: weight of the positive term.
 
     Returns:
         ``[batch]`` per-anchor losses.
@@ -29,31 +65,199 @@ def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None):
     negatives = anchors if negatives is None else negatives
     pos = tf.reduce_sum(anchors * positives, axis=-1) / tau
     neg = tf.matmul(anchors, negatives, transpose_b=True) / tau
-    logits = tf.concat([neg, pos[:, None]], axis=1)
-    return tf.reduce_logsumexp(logits, axis=1) - pos
+    lse = tf.reduce_logsumexp(tf.concat([neg, pos[:, None]], axis=1), axis=1)
+    return 2.0 * (alpha * -pos + (1.0 - alpha) * lse)
 
 
-@keras.saving.register_keras_serializable(package="tfclica")
-class CosineInfoNCE(keras.losses.Loss):
-    """Dot-product InfoNCE; see :func:`cosine_infonce`.
+def lp_infonce(
+    anchors, positives, tau: float = 1.0, p: float = 2.0, negatives=None, alpha: float = 0.5
+):
+    """Per-anchor Lp InfoNCE (the reference's ``LpSimCLRLoss``, ``simclr_compatibility_mode``).
+
+    ``l_i = 2 * (alpha * d_ii~/tau + (1 - alpha) * logsumexp({-d_ij/tau}_j U {-d_ii~/tau}))``
+    with ``d(u, v) = sum_k |u_k - v_k|^p`` (see :func:`lp_distance`) and negatives ``m_j``
+    (default: all anchors, self included, whose distance is 0). Any real ``p > 0``.
+
+    Returns:
+        ``[batch]`` per-anchor losses.
+    """
+    negatives = anchors if negatives is None else negatives
+    pos = lp_distance(anchors, positives, p) / tau
+    neg = _pairwise_lp(anchors, negatives, p) / tau
+    lse = tf.reduce_logsumexp(tf.concat([-neg, -pos[:, None]], axis=1), axis=1)
+    return 2.0 * (alpha * pos + (1.0 - alpha) * lse)
+
+
+def ntxent(anchors, positives, tau: float = 1.0, all_anchors=None, all_positives=None, offset=0):
+    """Per-pair symmetric NT-Xent (SimCLR): both views are anchors, with 2N-2 negatives each.
+
+    With unit vectors ``u = a/|a|``, ``v = p/|p|`` over the global batch of N pairs and
+    ``s(x, y) = <x, y>/tau``: ``l(a_i) = -s(u_i, v_i) + logsumexp_{k != u_i} s(u_i, k)`` over the
+    2N vectors ``{u} U {v}`` except ``u_i`` itself (so the positive and 2N-2 negatives), likewise
+    ``l(p_i)``; the result is ``(l(a_i) + l(p_i)) / 2``.
 
     Args:
-        tau: temperature (matched to a vMF conditional when ``tau = 1/kappa``).
-    """
+        anchors, positives: ``[batch, n]`` local views.
+        tau: temperature.
+        all_anchors, all_positives: ``[N, n]`` global views (default: the local ones).
+        offset: row of ``anchors[0]`` in ``all_anchors``.
 
-    def __init__(self, tau: float = 1.0, name: str = "cosine_infonce", **kwargs):
+    Returns:
+        ``[batch]`` per-pair losses.
+    """
+    all_anchors = anchors if all_anchors is None else all_anchors
+    all_positives = positives if all_positives is None else all_positives
+    u, v = tf.math.l2_normalize(anchors, -1), tf.math.l2_normalize(positives, -1)
+    everything = tf.concat(
+        [tf.math.l2_normalize(all_anchors, -1), tf.math.l2_normalize(all_positives, -1)], 0
+    )
+    total = tf.shape(everything)[0]
+    rows = tf.range(tf.shape(u)[0]) + offset
+    pos = tf.reduce_sum(u * v, -1) / tau
+
+    def one_view(x, self_rows):
+        logits = tf.matmul(x, everything, transpose_b=True) / tau
+        # Exclude each view's similarity to itself (a large negative, not -inf: finite grads).
+        logits -= 1e9 * tf.one_hot(self_rows, total, dtype=logits.dtype)
+        return tf.reduce_logsumexp(logits, axis=1) - pos
+
+    n_global = tf.shape(all_anchors)[0]
+    return 0.5 * (one_view(u, rows) + one_view(v, rows + n_global))
+
+
+def align_uniform(
+    anchors, positives, tau: float = 1.0, p: float = 2.0, negatives=None, alpha: float = 0.5
+):
+    """Per-anchor alignment + uniformity (Wang & Isola 2020; the reference's weighting).
+
+    ``l_i = (1 - alpha) * d(a_i, p_i) + alpha * log mean_j exp(-d(a_i, m_j)/tau)`` with
+    ``d`` the Lp distance of :func:`lp_distance` and negatives ``m_j`` (default: all anchors,
+    self included, as in the reference). ``tau = 1`` is the reference's
+    ``AlignmentUniformityLoss``; Wang & Isola's ``t = 2`` is ``tau = 1/2``.
+
+    Returns:
+        ``[batch]`` per-anchor losses.
+    """
+    negatives = anchors if negatives is None else negatives
+    align = lp_distance(anchors, positives, p)
+    uniform = _log_mean_exp(-_pairwise_lp(anchors, negatives, p) / tau, axis=1)
+    return (1.0 - alpha) * align + alpha * uniform
+
+
+class _InfoNCELoss(keras.losses.Loss):
+    """Base: ``call`` is the per-anchor loss on one batch; ``per_anchor`` the replica form."""
+
+    #: True when the loss needs the gathered positives too (NT-Xent), not only the anchors.
+    needs_all_positives = False
+
+    def __init__(self, tau: float, name: str, **kwargs):
         super().__init__(name=name, **kwargs)
         self.tau = float(tau)
 
     def call(self, anchors, positives):
-        return cosine_infonce(anchors, positives, self.tau)
+        return self.per_anchor(anchors, positives)
+
+    def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
+        """Per-anchor losses of a local slice against the negatives of the global batch.
+
+        Args:
+            anchors, positives: ``[batch, n]`` local slice.
+            all_anchors, all_positives: ``[N, n]`` global batch (default: the local slice).
+            offset: row of ``anchors[0]`` in ``all_anchors``.
+        """
+        raise NotImplementedError
 
     def get_config(self):
         return {**super().get_config(), "tau": self.tau}
 
 
-def build_loss(name: str, tau: float = 1.0, p: float = 2.0) -> keras.losses.Loss:
-    """The loss called ``name`` (the ``--loss`` vocabulary)."""
+@keras.saving.register_keras_serializable(package="tfclica")
+class CosineInfoNCE(_InfoNCELoss):
+    """Dot-product InfoNCE; see :func:`cosine_infonce`.
+
+    Args:
+        tau: temperature (matched to a vMF conditional when ``tau = 1/kappa``).
+        alpha: weight of the positive term (the reference's default 1/2).
+    """
+
+    def __init__(self, tau: float = 1.0, alpha: float = 0.5, name="cosine_infonce", **kwargs):
+        super().__init__(tau, name=name, **kwargs)
+        self.alpha = float(alpha)
+
+    def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
+        return cosine_infonce(anchors, positives, self.tau, all_anchors, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+@keras.saving.register_keras_serializable(package="tfclica")
+class LpInfoNCE(_InfoNCELoss):
+    """Lp InfoNCE; see :func:`lp_infonce`.
+
+    Args:
+        tau: temperature.
+        p: exponent, any real ``p > 0``.
+        alpha: weight of the positive term (the reference's default 1/2).
+    """
+
+    def __init__(self, tau=1.0, p=2.0, alpha=0.5, name="lp_infonce", **kwargs):
+        super().__init__(tau, name=name, **kwargs)
+        self.p, self.alpha = float(p), float(alpha)
+
+    def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
+        return lp_infonce(anchors, positives, self.tau, self.p, all_anchors, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "p": self.p, "alpha": self.alpha}
+
+
+@keras.saving.register_keras_serializable(package="tfclica")
+class NTXent(_InfoNCELoss):
+    """Symmetric NT-Xent of SimCLR; see :func:`ntxent`.
+
+    Args:
+        tau: temperature.
+    """
+
+    needs_all_positives = True
+
+    def __init__(self, tau: float = 1.0, name: str = "ntxent", **kwargs):
+        super().__init__(tau, name=name, **kwargs)
+
+    def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
+        return ntxent(anchors, positives, self.tau, all_anchors, all_positives, offset)
+
+
+@keras.saving.register_keras_serializable(package="tfclica")
+class AlignUniform(_InfoNCELoss):
+    """Alignment + uniformity; see :func:`align_uniform`.
+
+    Args:
+        tau: temperature of the uniformity term (1: the reference).
+        p: exponent of the distance.
+        alpha: weight of the uniformity term (the reference's default 1/2).
+    """
+
+    def __init__(self, tau=1.0, p=2.0, alpha=0.5, name="align_uniform", **kwargs):
+        super().__init__(tau, name=name, **kwargs)
+        self.p, self.alpha = float(p), float(alpha)
+
+    def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
+        return align_uniform(anchors, positives, self.tau, self.p, all_anchors, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "p": self.p, "alpha": self.alpha}
+
+
+def build_loss(name: str, tau: float = 1.0, p: float = 2.0) -> _InfoNCELoss:
+    """The loss called ``name`` (the ``--loss`` vocabulary: cosine, lp, ntxent, align-uniform)."""
     if name == "cosine":
         return CosineInfoNCE(tau)
-    raise ValueError(f"loss={name!r} is not implemented yet")
+    if name == "lp":
+        return LpInfoNCE(tau, p)
+    if name == "ntxent":
+        return NTXent(tau)
+    if name == "align-uniform":
+        return AlignUniform(tau, p)
+    raise ValueError(f"loss={name!r} is not one of: cosine, lp, ntxent, align-uniform")
