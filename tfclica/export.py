@@ -1,0 +1,363 @@
+"""Export a run's encoder to SavedModel and ONNX, check parity, and load or evaluate any export.
+
+An export directory (default ``saved_models/<run name>``) holds::
+
+    metadata.json       what the encoder is and was trained on (see build_metadata)
+    savedmodel/         TF SavedModel, signature serving_default: x [batch, d_x] -> z_hat [batch, n]
+                        (savedmodel/assets/metadata.json: the metadata, less the parity section)
+    encoder.onnx        the same graph in ONNX (metadata_props["tfclica.metadata"]: same JSON)
+    mixing/             the run's frozen g, so evaluation anywhere is exact
+    reference_io.npz    x, z and the Keras encoder's z_hat on a few samples, for other runtimes
+
+Every file is written into a temporary directory beside the target, checked against the Keras
+encoder on 10,000 samples of the run's data distribution, and only then renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from tfclica import __version__, rundir
+from tfclica.config import ConfigError, ExperimentConfig
+from tfclica.exporting_formats import (
+    INPUT_NAME,
+    MIN_OPSET,
+    OUTPUT_NAME,
+    SIGNATURE_KEY,
+    write_onnx,
+    write_savedmodel,
+)
+from tfclica.exporting_loaders import (
+    METADATA_FILE,
+    ONNX_FILE,
+    SAVEDMODEL_DIR,
+    EncoderInputError,
+    LoadedEncoder,
+    load_encoder,
+)
+
+__all__ = [
+    "FORMATS",
+    "EncoderInputError",
+    "LoadedEncoder",
+    "ParityError",
+    "build_metadata",
+    "evaluate_model",
+    "export_run",
+    "load_encoder",
+    "read_metadata",
+]
+
+FORMATS = ("savedmodel", "onnx")
+REFERENCE_IO_FILE = "reference_io.npz"
+PARITY_SAMPLES = 10_000
+PARITY_TOLERANCE = 1e-5
+REFERENCE_IO_SAMPLES = 256
+# Seed streams (second seed word): the run's own final evaluation uses 2; these stay apart.
+EVALUATE_STREAM, PARITY_STREAM, REFERENCE_IO_STREAM = 3, 4, 5
+FORMAT_VERSION = 1
+
+
+class ParityError(RuntimeError):
+    """An exported encoder disagrees with the Keras encoder beyond the tolerance."""
+
+
+def _software_versions() -> dict[str, str]:
+    import keras
+    import onnx
+    import onnxruntime
+    import tensorflow as tf
+    import tf2onnx
+
+    return {
+        "tfclica": __version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tf2onnx": tf2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def build_metadata(
+    cfg: ExperimentConfig,
+    metrics: dict,
+    mixing_sha256: str,
+    input_dim: int,
+    output_dim: int,
+    formats: tuple[str, ...],
+    run_name: str,
+    opset: int = MIN_OPSET,
+    note: str | None = None,
+) -> dict:
+    """The metadata of one export (``metadata.json``), before the parity section is added."""
+    config = cfg.to_dict()
+    config["encoder_widths"] = list(cfg.hidden_widths)
+    files: dict = {"mixing": rundir.MIXING_DIR, "reference_io": REFERENCE_IO_FILE}
+    if "savedmodel" in formats:
+        files["savedmodel"] = {"path": SAVEDMODEL_DIR, "signature": SIGNATURE_KEY}
+    if "onnx" in formats:
+        files["onnx"] = {"path": ONNX_FILE, "opset": opset}
+    metadata = {
+        "format": "tfclica-export",
+        "format_version": FORMAT_VERSION,
+        "tfclica_version": __version__,
+        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "run_name": run_name,
+        "preset": cfg.preset,
+        "space": cfg.space,
+        "head": cfg.head,
+        "input": {"name": INPUT_NAME, "shape": [None, input_dim], "dtype": "float32"},
+        "output": {"name": OUTPUT_NAME, "shape": [None, output_dim], "dtype": "float32"},
+        "mixing_sha256": mixing_sha256,
+        "metrics": metrics,
+        "config": config,
+        "files": files,
+        "software": _software_versions(),
+    }
+    if note:
+        metadata["note"] = note
+    return metadata
+
+
+def read_metadata(path) -> dict:
+    """The metadata of an export directory, SavedModel or ONNX file."""
+    path = Path(path)
+    if path.is_dir() and (path / METADATA_FILE).is_file():
+        return json.loads((path / METADATA_FILE).read_text())
+    encoder = load_encoder(path)
+    if encoder.metadata is None:
+        raise ConfigError(f"{path} carries no tfclica metadata")
+    return encoder.metadata
+
+
+def _check_run(run_dir: Path) -> tuple[ExperimentConfig, dict]:
+    """Config and final metrics of a finished run; :class:`ConfigError` otherwise."""
+    if not (run_dir / rundir.CONFIG_FILE).is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no {rundir.CONFIG_FILE})")
+    missing = [f for f in (rundir.ENCODER_FILE, rundir.METRICS_FILE) if not (run_dir / f).is_file()]
+    if missing:
+        raise ConfigError(
+            f"run {run_dir} is not finished (no {' or '.join(missing)}); "
+            f"finish it with: tfclica train --resume --out {run_dir}"
+        )
+    return rundir.load_config(run_dir), rundir.read_metrics(run_dir)
+
+
+def _observations(cfg: ExperimentConfig, mixing, num: int, stream: int):
+    from tfclica.evaluation import sample_observations
+    from tfclica.latents import build_pair_sampler
+
+    return sample_observations(build_pair_sampler(cfg), mixing, num, (cfg.seed, stream))
+
+
+def export_run(
+    run_dir,
+    out=None,
+    formats: tuple[str, ...] = FORMATS,
+    force: bool = False,
+    opset: int = MIN_OPSET,
+    note: str | None = None,
+    parity_samples: int = PARITY_SAMPLES,
+    tolerance: float = PARITY_TOLERANCE,
+    log=None,
+) -> dict:
+    """Export the encoder of a finished run and check every export against the Keras encoder.
+
+    Args:
+        run_dir: a run directory with ``encoder.keras`` and ``metrics.json``.
+        out: the export directory (default ``saved_models/<run name>``).
+        formats: any of ``FORMATS``.
+        force: replace ``out`` if it exists.
+        opset: ONNX opset (at least 17).
+        note: free text stored in the metadata (e.g. the command that trained the run).
+        parity_samples: samples of the run's data distribution for the parity check.
+        tolerance: largest allowed max-abs difference to the Keras encoder.
+        log: called with progress messages (``None``: silent).
+
+    Returns:
+        The final metadata, including ``parity``: samples, tolerance and, per format, the max
+        absolute difference.
+
+    Raises:
+        ConfigError: unfinished run, unknown format, or ``out`` exists without ``force``.
+        ParityError: an export disagrees with the Keras encoder; nothing is written.
+    """
+    run_dir = Path(run_dir)
+    log = log or (lambda message: None)
+    formats = tuple(dict.fromkeys(formats))
+    if not formats or any(f not in FORMATS for f in formats):
+        raise ConfigError(f"formats {list(formats)} must be among: {', '.join(FORMATS)}")
+    if opset < MIN_OPSET:
+        raise ConfigError(f"opset={opset} is below the minimum {MIN_OPSET}")
+    cfg, metrics = _check_run(run_dir)
+    run_name = run_dir.resolve().name
+    out = Path(out) if out is not None else Path("saved_models") / run_name
+    if out.exists() and not force:
+        raise ConfigError(f"export target {out} exists; use --force to replace it")
+    mixing = rundir.load_mixing(run_dir)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    tmp.chmod(0o755)  # mkdtemp makes it private; an export is meant to be shared
+    try:
+        keras_encoder = load_encoder(run_dir / rundir.ENCODER_FILE)
+        rundir.save_mixing(tmp, mixing)
+        (tmp / rundir.MIXING_DIR).chmod(0o755)
+        metadata = build_metadata(
+            cfg,
+            metrics,
+            mixing.checksum(),
+            keras_encoder.input_dim,
+            keras_encoder.output_dim,
+            formats,
+            run_name,
+            opset,
+            note,
+        )
+        embedded = json.dumps(metadata, indent=2) + "\n"
+        (tmp / METADATA_FILE).write_text(embedded)
+        if "savedmodel" in formats:
+            log(f"writing SavedModel ({SAVEDMODEL_DIR}/)")
+            write_savedmodel(keras_encoder.model, tmp / SAVEDMODEL_DIR, tmp / METADATA_FILE)
+        if "onnx" in formats:
+            log(f"converting to ONNX opset {opset} ({ONNX_FILE})")
+            write_onnx(keras_encoder.model, tmp / ONNX_FILE, embedded, opset)
+
+        z_io, x_io = _observations(cfg, mixing, REFERENCE_IO_SAMPLES, REFERENCE_IO_STREAM)
+        np.savez(tmp / REFERENCE_IO_FILE, x=x_io, z=z_io, z_hat=keras_encoder(x_io))
+
+        log(f"checking parity on {parity_samples} samples")
+        _, x = _observations(cfg, mixing, parity_samples, PARITY_STREAM)
+        expected = keras_encoder(x)
+        diffs = {}
+        for fmt in formats:
+            exported = load_encoder(tmp / (SAVEDMODEL_DIR if fmt == "savedmodel" else ONNX_FILE))
+            diffs[fmt] = float(np.max(np.abs(exported(x).astype(np.float64) - expected)))
+        metadata["parity"] = {
+            "reference": "keras",
+            "samples": parity_samples,
+            "seed": [cfg.seed, PARITY_STREAM],
+            "tolerance": tolerance,
+            "max_abs_diff": diffs,
+        }
+        failed = {f: d for f, d in diffs.items() if not d <= tolerance}  # NaN fails too
+        if failed:
+            raise ParityError(
+                "parity check failed: "
+                + ", ".join(f"{f} max |diff| {d:.3g}" for f, d in failed.items())
+                + f" > {tolerance:g} on {parity_samples} samples; nothing was written to {out}"
+            )
+        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+        if out.exists():
+            rundir.replace_dir(tmp, out)
+        else:
+            tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return metadata
+
+
+def evaluate_model(
+    model,
+    mixing=None,
+    num_samples: int | None = None,
+    seed: int | None = None,
+) -> dict:
+    """Score an encoder of any format on fresh samples of the data it was trained on.
+
+    Args:
+        model: a run directory, an export directory, a SavedModel directory, an ``.onnx`` or a
+            ``.keras`` file.
+        mixing: where the run's g lives (a run directory, an export directory or a ``mixing``
+            directory). Default: beside the model.
+        num_samples: fit and held-out samples each (default: the run's ``eval_samples``).
+        seed: first seed word of the fresh samples (default: the run's seed).
+
+    Returns:
+        The metrics.json fields: ``preset``, ``seed``, ``steps``, ``batch_size``,
+        ``wall_seconds`` and ``samples_per_second`` describe the run that trained the encoder
+        (``None`` where unknown); the scores are new. Added keys: ``model``, ``format``,
+        ``eval_seed``, ``eval_wall_seconds``.
+    """
+    from tfclica.evaluation import evaluate_encoder
+    from tfclica.latents import build_pair_sampler
+
+    model = Path(model)
+    encoder = load_encoder(model)
+    home = model if model.is_dir() else model.parent
+    search = [Path(mixing)] if mixing is not None else [home, encoder.path.parent]
+    cfg, recorded, checksum = _describe(encoder, search)
+    mixing_g = _find_mixing(search, model)
+    if checksum is not None and mixing_g.checksum() != checksum:
+        raise ConfigError(
+            f"the mixing in {search[0]} (sha256 {mixing_g.checksum()[:12]}...) is not the g this "
+            f"encoder was trained on (sha256 {checksum[:12]}...)"
+        )
+    if mixing_g.dim != encoder.input_dim:
+        raise ConfigError(
+            f"the mixing has dimension {mixing_g.dim} but the encoder takes x[batch, "
+            f"{encoder.input_dim}]"
+        )
+    num = num_samples or cfg.eval_samples
+    eval_seed = (cfg.seed if seed is None else seed, EVALUATE_STREAM)
+    start = time.perf_counter()
+    scores = evaluate_encoder(encoder, build_pair_sampler(cfg), mixing_g, num, seed=eval_seed)
+    result = {
+        "preset": cfg.preset,
+        "seed": cfg.seed,
+        "steps": cfg.steps,
+        "batch_size": cfg.batch_size,
+        "wall_seconds": recorded.get("wall_seconds"),
+        "samples_per_second": recorded.get("samples_per_second"),
+        **scores,
+        "model": str(model),
+        "format": encoder.format,
+        "eval_seed": list(eval_seed),
+        "eval_wall_seconds": time.perf_counter() - start,
+    }
+    return result
+
+
+def _describe(encoder: LoadedEncoder, search: list[Path]):
+    """``(config, recorded metrics, mixing sha256 or None)`` from metadata or a run directory."""
+    if encoder.metadata is not None:
+        meta = encoder.metadata
+        return (
+            ExperimentConfig().replace(**meta["config"]),
+            meta.get("metrics", {}),
+            meta.get("mixing_sha256"),
+        )
+    for folder in search:
+        if (folder / rundir.CONFIG_FILE).is_file():
+            metrics_file = folder / rundir.METRICS_FILE
+            recorded = rundir.read_metrics(folder) if metrics_file.is_file() else {}
+            return rundir.load_config(folder), recorded, None
+        if (folder / METADATA_FILE).is_file():
+            meta = json.loads((folder / METADATA_FILE).read_text())
+            return (
+                ExperimentConfig().replace(**meta["config"]),
+                meta.get("metrics", {}),
+                meta.get("mixing_sha256"),
+            )
+    raise ConfigError(
+        f"{encoder.path} carries no metadata and no run directory was found beside it; "
+        "pass --mixing RUN_DIR (a run directory with config.toml and mixing/)"
+    )
+
+
+def _find_mixing(search: list[Path], model: Path):
+    for folder in search:
+        if (folder / rundir.MIXING_DIR).is_dir() or (folder / "weights.npz").is_file():
+            return rundir.load_mixing(folder)
+    raise ConfigError(
+        f"no mixing g found beside {model}; pass --mixing RUN_DIR (or an export directory)"
+    )
