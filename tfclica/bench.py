@@ -1,0 +1,156 @@
+"""Train-step throughput against the machine's fp32 matmul limit (``tfclica bench``).
+
+The step is the Trainer's own compiled step (sampling, mixing, encoder forward and backward on
+both views, loss, Adam update), timed after warm-up as a median over repeats. The GEMM peak is
+measured in the same process, so the ratio ``achieved / peak`` holds on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import tensorflow as tf
+
+from tfclica.config import ExperimentConfig
+from tfclica.latents import seeds
+
+# The plain GEMM that defines the peak: large enough to reach the BLAS plateau on a CPU.
+GEMM_SHAPE = (4096, 4096, 4096)
+
+
+def gemm_peak_gflops(shape=GEMM_SHAPE, repeats: int = 5) -> float:
+    """Median GFLOP/s of one fp32 ``[m, k] @ [k, n]`` product (2mkn FLOPs), after warm-up."""
+    m, k, n = shape
+    a = tf.random.stateless_normal([m, k], seed=[1, 2])
+    b = tf.random.stateless_normal([k, n], seed=[3, 4])
+    matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)[:1, :1]))
+    matmul(a, b).numpy()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        matmul(a, b).numpy()
+        times.append(time.perf_counter() - t0)
+    return 2.0 * m * k * n / statistics.median(times) / 1e9
+
+
+def model_flops_per_step(cfg: ExperimentConfig) -> float:
+    """FLOPs of one unsupervised train step (multiply-add = 2 FLOPs; element-wise ops ignored).
+
+    Counts the mixing g on both views (forward only), the encoder on both views (forward,
+    weight gradients, and input gradients for every layer but the first), and the loss's
+    ``[B, B]`` similarity matrix (forward and both gradients).
+    """
+    batch, n = cfg.batch_size, cfg.dim
+    rows = 2 * batch  # both views go through g and f
+    widths = [n, *cfg.hidden_widths, n]
+    layers = list(zip(widths[:-1], widths[1:]))
+    encoder_forward = sum(2 * rows * i * o for i, o in layers)
+    weight_grads = encoder_forward
+    input_grads = encoder_forward - 2 * rows * layers[0][0] * layers[0][1]
+    mixing = cfg.mixing_layers * 2 * rows * n * n
+    similarity = 3 * 2 * batch * batch * n  # forward, d/anchors, d/negatives
+    return float(encoder_forward + weight_grads + input_grads + mixing + similarity)
+
+
+def _time_steps(step_fn, steps: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        loss = step_fn()
+    float(loss)  # waits for the last step
+    return time.perf_counter() - t0
+
+
+def run_bench(cfg: ExperimentConfig, steps: int = 10, repeats: int = 3, warmup: int = 2) -> dict:
+    """Benchmark the train step of ``cfg``; returns the fields of ``tfclica bench --json``."""
+    from tfclica.rundir import prepare_run_dir
+    from tfclica.training import Trainer
+
+    with tempfile.TemporaryDirectory(prefix="tfclica-bench-") as tmp:
+        trainer = Trainer(cfg, prepare_run_dir(Path(tmp) / "run"))
+        step_fn = trainer._train_step
+        t0 = time.perf_counter()
+        for _ in range(warmup):
+            float(step_fn())
+        compile_seconds = time.perf_counter() - t0
+        peak_before = gemm_peak_gflops()
+        step_times = [_time_steps(step_fn, steps) / steps for _ in range(repeats)]
+        peak_after = gemm_peak_gflops()
+        step_seconds = statistics.median(step_times)
+        sampling_seconds = _sampling_seconds(trainer, cfg)
+        eval_seconds = _eval_seconds(trainer)
+    flops = model_flops_per_step(cfg)
+    achieved = flops / step_seconds / 1e9
+    peak = max(peak_before, peak_after)
+    return {
+        "preset": cfg.preset,
+        "batch_size": cfg.batch_size,
+        "steps": steps,
+        "repeats": repeats,
+        "steps_per_second": 1.0 / step_seconds,
+        "samples_per_second": cfg.batch_size / step_seconds,
+        "model_gflops_per_step": flops / 1e9,
+        "achieved_gflops": achieved,
+        "gemm_peak_gflops": peak,
+        "gemm_shape": list(GEMM_SHAPE),
+        "achieved_over_peak": achieved / peak,
+        "step_ms_median": 1e3 * step_seconds,
+        "step_ms_all": [1e3 * t for t in step_times],
+        "warmup_seconds": compile_seconds,
+        "sampling_ms": 1e3 * sampling_seconds,
+        "sampling_fraction_of_step": sampling_seconds / step_seconds,
+        "eval_ms": 1e3 * eval_seconds,
+        "eval_fraction_of_training": eval_seconds / (eval_seconds + cfg.eval_every * step_seconds),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _sampling_seconds(trainer, cfg: ExperimentConfig, repeats: int = 20) -> float:
+    """Median time of drawing one batch of pairs and mixing them, compiled as in the step."""
+
+    @tf.function(jit_compile=True)
+    def draw(step):
+        z, z_tilde = trainer.sampler.sample_pairs(cfg.batch_size, seeds.fold(cfg.seed, step))
+        return tf.reduce_sum(trainer.mixing(tf.concat([z, z_tilde], 0)))
+
+    draw(tf.constant(0)).numpy()
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        draw(tf.constant(i + 1)).numpy()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _eval_seconds(trainer, repeats: int = 3) -> float:
+    """Median time of one in-training evaluation (fresh samples, encode, R^2 and MCC)."""
+    trainer._quick_eval(0)
+    times = []
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        trainer._quick_eval(i + 1)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def format_report(r: dict) -> str:
+    """Human-readable summary of :func:`run_bench`."""
+    sampling_pct = 100 * r["sampling_fraction_of_step"]
+    eval_pct = 100 * r["eval_fraction_of_training"]
+    return "\n".join(
+        [
+            f"preset {r['preset']}, batch {r['batch_size']}",
+            f"train step     {r['step_ms_median']:.1f} ms  ({r['steps_per_second']:.2f} steps/s,"
+            f" {r['samples_per_second']:.0f} pairs/s)",
+            f"model          {r['model_gflops_per_step']:.2f} GFLOP/step -> "
+            f"{r['achieved_gflops']:.1f} GFLOP/s",
+            f"GEMM peak      {r['gemm_peak_gflops']:.1f} GFLOP/s (fp32 {r['gemm_shape']})",
+            f"achieved/peak  {r['achieved_over_peak']:.3f}",
+            f"sampling       {r['sampling_ms']:.2f} ms ({sampling_pct:.1f} % of a step)",
+            f"evaluation     {r['eval_ms']:.1f} ms ({eval_pct:.2f} % of training at the interval)",
+            f"peak RSS       {r['peak_rss_mb']:.0f} MB",
+        ]
+    )
