@@ -1,0 +1,228 @@
+"""Export to SavedModel and ONNX: file contracts, metadata, parity, loaders and their errors."""
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import onnx
+import pytest
+import tensorflow as tf
+from tfclica.cli.main import main
+
+from tfclica import __version__, rundir
+from tfclica.config import ConfigError
+from tfclica.encoders import build_mlp_encoder
+from tfclica.evaluation import evaluate_encoder, sample_observations
+from tfclica.export import (
+    EncoderInputError,
+    ParityError,
+    export_run,
+    load_encoder,
+    read_metadata,
+)
+from tfclica.latents import build_pair_sampler
+from tfclica.mixing import build_mixing
+from tfclica.presets import get_preset
+
+# A small run of the default setting (n=4, narrow encoder). It is built directly in the run
+# directory format rather than trained: export only needs a finished run, not a good one.
+SMALL = dict(dim=4, encoder_widths=(32, 64, 32), steps=10, eval_samples=512, seed=3)
+
+
+def make_run_dir(path, **overrides):
+    """A finished run directory (config, mixing, encoder.keras, metrics) without training."""
+    cfg = get_preset("default").config.replace(**{**SMALL, **overrides})
+    run_dir = rundir.prepare_run_dir(path)
+    mixing = build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed, pilot_draws=500)
+    rundir.save_config(run_dir, cfg)
+    rundir.save_mixing(run_dir, mixing)
+    encoder = build_mlp_encoder(cfg.dim, cfg.dim, cfg.hidden_widths, cfg.head, seed=cfg.seed)
+    encoder.save(run_dir / rundir.ENCODER_FILE)
+    scores = evaluate_encoder(
+        lambda x: encoder(x).numpy(), build_pair_sampler(cfg), mixing, 512, seed=(cfg.seed, 2)
+    )
+    metrics = {"preset": cfg.preset, "seed": cfg.seed, "steps": cfg.steps}
+    metrics.update(batch_size=cfg.batch_size, wall_seconds=1.0, samples_per_second=None)
+    rundir.write_metrics(run_dir, {**metrics, **scores})
+    return cfg, run_dir, mixing
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    cfg, run_dir, mixing = make_run_dir(tmp_path_factory.mktemp("run") / "small-run")
+    out = tmp_path_factory.mktemp("exports") / "small"
+    metadata = export_run(run_dir, out, note="unit test")
+    return cfg, run_dir, mixing, out, metadata
+
+
+@pytest.fixture(scope="module")
+def encoders(exported):
+    _, run_dir, _, out, _ = exported
+    return {
+        "savedmodel": load_encoder(out / "savedmodel"),
+        "onnx": load_encoder(out / "encoder.onnx"),
+        "keras": load_encoder(run_dir / "encoder.keras"),
+    }
+
+
+def test_export_metadata_describes_the_run(exported):
+    cfg, run_dir, mixing, out, metadata = exported
+    on_disk = json.loads((out / "metadata.json").read_text())
+    assert on_disk == json.loads(json.dumps(metadata))
+    assert on_disk["tfclica_version"] == __version__
+    assert on_disk["preset"] == "default" and on_disk["run_name"] == "small-run"
+    assert (on_disk["space"], on_disk["head"]) == (cfg.space, cfg.head)
+    assert on_disk["config"]["dim"] == 4 and on_disk["config"]["encoder_widths"] == [32, 64, 32]
+    assert on_disk["input"] == {"name": "x", "shape": [None, 4], "dtype": "float32"}
+    assert on_disk["output"] == {"name": "z_hat", "shape": [None, 4], "dtype": "float32"}
+    assert on_disk["metrics"] == rundir.read_metrics(run_dir)
+    assert on_disk["mixing_sha256"] == mixing.checksum()
+    assert rundir.load_mixing(out).checksum() == mixing.checksum()
+    assert on_disk["note"] == "unit test"
+    # The embedded copies are the same metadata, less the parity figures measured afterwards.
+    without_parity = {k: v for k, v in on_disk.items() if k != "parity"}
+    assert json.loads((out / "savedmodel/assets/metadata.json").read_text()) == without_parity
+    props = {p.key: p.value for p in onnx.load(str(out / "encoder.onnx")).metadata_props}
+    assert json.loads(props["tfclica.metadata"]) == without_parity
+    assert read_metadata(out / "encoder.onnx") == without_parity
+
+
+def test_parity_figures_are_recorded_and_hold(exported):
+    *_, metadata = exported
+    parity = metadata["parity"]
+    assert parity["samples"] == 10_000 and parity["tolerance"] == 1e-5
+    assert set(parity["max_abs_diff"]) == {"savedmodel", "onnx"}
+    assert all(0 <= d <= 1e-5 for d in parity["max_abs_diff"].values())
+
+
+def test_savedmodel_serving_signature(exported):
+    _, _, _, out, _ = exported
+    signature = tf.saved_model.load(str(out / "savedmodel")).signatures["serving_default"]
+    _, inputs = signature.structured_input_signature
+    assert list(inputs) == ["x"] and inputs["x"].shape.as_list() == [None, 4]
+    assert inputs["x"].dtype == tf.float32
+    outputs = signature.structured_outputs
+    assert list(outputs) == ["z_hat"] and outputs["z_hat"].shape.as_list() == [None, 4]
+    for batch in (1, 7):  # dynamic batch: one signature serves any batch size
+        z_hat = signature(x=tf.zeros([batch, 4]) + 0.5)["z_hat"]
+        assert z_hat.shape == (batch, 4)
+
+
+def test_onnx_graph_contract(exported):
+    _, _, _, out, _ = exported
+    model = onnx.load(str(out / "encoder.onnx"))
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    (x,), (z_hat,) = model.graph.input, model.graph.output
+    assert (x.name, z_hat.name) == ("x", "z_hat")
+    assert x.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_param or d.dim_value for d in x.type.tensor_type.shape.dim] == ["batch", 4]
+    assert [d.dim_param or d.dim_value for d in z_hat.type.tensor_type.shape.dim] == ["batch", 4]
+
+
+def test_every_format_computes_the_keras_encoder(exported, encoders):
+    cfg, run_dir, mixing, out, _ = exported
+    model = keras.saving.load_model(run_dir / "encoder.keras")
+    _, x = sample_observations(build_pair_sampler(cfg), mixing, 3000, (11, 0))
+    expected = model(x, training=False).numpy()
+    # Unit-norm outputs of float32 matmuls: kernels differ only in summation order (~1e-7).
+    for fmt, encoder in encoders.items():
+        assert encoder.format == fmt and (encoder.input_dim, encoder.output_dim) == (4, 4)
+        z_hat = encoder(x)
+        assert z_hat.dtype == np.float32 and z_hat.shape == (3000, 4)
+        np.testing.assert_allclose(z_hat, expected, rtol=0, atol=1e-5)
+    # The shipped reference outputs are the Keras encoder's.
+    with np.load(out / "reference_io.npz") as ref:
+        np.testing.assert_allclose(model(ref["x"]).numpy(), ref["z_hat"], rtol=0, atol=1e-6)
+        assert ref["x"].shape == ref["z"].shape == (256, 4)
+
+
+def test_export_directory_and_run_directory_load(exported):
+    _, run_dir, _, out, _ = exported
+    assert load_encoder(out).format == "savedmodel"
+    assert load_encoder(run_dir).format == "keras"
+    with pytest.raises(ConfigError, match="no encoder"):
+        load_encoder(out / "mixing")
+    with pytest.raises(ConfigError, match="no such file"):
+        load_encoder(out / "missing.onnx")
+
+
+BAD_INPUTS = {
+    "rank": (np.zeros(4, np.float32), r"1-D array of shape \(4,\).*x\[None, :\]"),
+    "width": (np.zeros((2, 5), np.float32), r"width 5, expected 4"),
+    "float64": (np.zeros((2, 4)), r"dtype float64.*astype"),
+    "int": (np.zeros((2, 4), np.int32), r"dtype int32"),
+    "empty": (np.zeros((0, 4), np.float32), r"empty batch"),
+    "rank3": (np.zeros((2, 4, 1), np.float32), r"3-D array"),
+}
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "onnx", "keras"])
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_names_the_expected_shape(encoders, fmt, case):
+    x, detail = BAD_INPUTS[case]
+    with pytest.raises(EncoderInputError, match=r"float32 array of shape \[batch, 4\]") as info:
+        encoders[fmt](x)
+    assert info.match(detail)
+    assert "\n" not in str(info.value)
+
+
+def test_export_refuses_existing_target_unless_forced(exported, capsys):
+    _, run_dir, _, out, _ = exported
+    before = (out / "metadata.json").read_text()
+    with pytest.raises(SystemExit) as stop:
+        main(["export", str(run_dir), "--out", str(out), "--format", "onnx"])
+    assert stop.value.code == 2
+    assert "exists; use --force" in capsys.readouterr().err
+    assert (out / "metadata.json").read_text() == before
+
+
+def test_force_replaces_an_export(tmp_path, exported):
+    _, run_dir, _, out, _ = exported
+    target = tmp_path / "copy"
+    shutil.copytree(out, target)
+    metadata = export_run(run_dir, target, formats=("onnx",), force=True, note="second")
+    assert not (target / "savedmodel").exists() and (target / "encoder.onnx").is_file()
+    assert read_metadata(target)["note"] == "second" == metadata["note"]
+    assert [p.name for p in tmp_path.iterdir()] == ["copy"]  # no temporary leftovers
+
+
+def test_unfinished_run_is_a_usage_error(tmp_path, exported, capsys):
+    _, run_dir, _, _, _ = exported
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(run_dir, unfinished)
+    (unfinished / "encoder.keras").unlink()
+    with pytest.raises(SystemExit) as stop:
+        main(["export", str(unfinished), "--out", str(tmp_path / "out")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "not finished (no encoder.keras)" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_parity_failure_exits_1_and_keeps_the_old_export(tmp_path, exported, monkeypatch, capsys):
+    import tfclica.export as export_module
+
+    _, run_dir, _, out, _ = exported
+    real_write_onnx = export_module.write_onnx
+
+    def write_perturbed_onnx(encoder, path, metadata_json, opset):
+        # An exporter bug in miniature: the graph computes a slightly different encoder.
+        clone = keras.models.clone_model(encoder)
+        clone.set_weights([w + 1e-3 for w in encoder.get_weights()])
+        real_write_onnx(clone, path, metadata_json, opset)
+
+    monkeypatch.setattr(export_module, "write_onnx", write_perturbed_onnx)
+    target = tmp_path / "export"
+    with pytest.raises(ParityError, match=r"onnx max \|diff\|"):
+        export_run(run_dir, target)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+    shutil.copytree(out, target)
+    before = (target / "metadata.json").read_text()
+    with pytest.raises(SystemExit) as stop:
+        main(["export", str(run_dir), "--out", str(target), "--force"])
+    assert stop.value.code == 1
+    assert "parity check failed" in capsys.readouterr().err
+    assert (target / "metadata.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["export"]
