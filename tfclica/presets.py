@@ -49,7 +49,8 @@ def all_presets() -> list[Preset]:
     return list(_PRESETS.values())
 
 
-# `tfclica train` (2-core CPU: about 5 minutes, held-out linear R^2 about 0.98).
+# `tfclica train`: the 10-minute CPU experiment. Tuned on a 2-core CPU: 3000 steps at batch 1024
+# and lr 2e-3 reached held-out linear R^2 0.969 (batch 512 / lr 1e-3 plateaued near 0.925).
 register(
     "default",
     "sphere, uniform marginal, vMF(kappa=10) pairs, cosine InfoNCE with tau=1/kappa; CPU schedule",
@@ -61,8 +62,8 @@ register(
     tau=0.1,
     head="sphere",
     steps=3000,
-    batch_size=512,
-    lr=1e-3,
+    batch_size=1024,
+    lr=2e-3,
     eval_every=250,
 )
 
