@@ -64,7 +64,13 @@ def _time_steps(step_fn, steps: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_bench(cfg: ExperimentConfig, steps: int = 10, repeats: int = 3, warmup: int = 2) -> dict:
+def run_bench(
+    cfg: ExperimentConfig,
+    steps: int = 10,
+    repeats: int = 3,
+    warmup: int = 2,
+    gemm_shape: tuple[int, int, int] = GEMM_SHAPE,
+) -> dict:
     """Benchmark the train step of ``cfg``; returns the fields of ``tfclica bench --json``."""
     from tfclica.rundir import prepare_run_dir
     from tfclica.training import Trainer
@@ -76,9 +82,9 @@ def run_bench(cfg: ExperimentConfig, steps: int = 10, repeats: int = 3, warmup: 
         for _ in range(warmup):
             float(step_fn())
         compile_seconds = time.perf_counter() - t0
-        peak_before = gemm_peak_gflops()
+        peak_before = gemm_peak_gflops(gemm_shape)
         step_times = [_time_steps(step_fn, steps) / steps for _ in range(repeats)]
-        peak_after = gemm_peak_gflops()
+        peak_after = gemm_peak_gflops(gemm_shape)
         step_seconds = statistics.median(step_times)
         sampling_seconds = _sampling_seconds(trainer, cfg)
         eval_seconds = _eval_seconds(trainer)
@@ -95,7 +101,7 @@ def run_bench(cfg: ExperimentConfig, steps: int = 10, repeats: int = 3, warmup: 
         "model_gflops_per_step": flops / 1e9,
         "achieved_gflops": achieved,
         "gemm_peak_gflops": peak,
-        "gemm_shape": list(GEMM_SHAPE),
+        "gemm_shape": list(gemm_shape),
         "achieved_over_peak": achieved / peak,
         "step_ms_median": 1e3 * step_seconds,
         "step_ms_all": [1e3 * t for t in step_times],

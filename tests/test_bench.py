@@ -1,0 +1,30 @@
+import json
+
+import pytest
+
+from tfclica.bench import model_flops_per_step, run_bench
+from tfclica.presets import get_preset
+
+
+def test_flop_model_counts_the_paper_setting_by_hand():
+    cfg = get_preset("sphere-vmf-paper").config
+    b, rows = 6144, 2 * 6144
+    macs_per_row = 10 * 100 + 100 * 500 + 3 * 500 * 500 + 500 * 100 + 100 * 10  # 852,000
+    encoder = 2 * rows * macs_per_row * 3 - 2 * rows * 10 * 100  # fwd + dW + dX (not layer 1)
+    mixing = 3 * 2 * rows * 10 * 10
+    similarity = 3 * 2 * b * b * 10
+    assert model_flops_per_step(cfg) == encoder + mixing + similarity
+    assert model_flops_per_step(cfg) / 1e9 == pytest.approx(65.06, abs=0.01)
+
+
+def test_bench_reports_consistent_fields():
+    cfg = get_preset("default").config.replace(
+        dim=4, encoder_widths=(16, 16), batch_size=64, eval_samples=256
+    )
+    r = run_bench(cfg, steps=3, repeats=2, warmup=1, gemm_shape=(256, 256, 256))
+    json.dumps(r)  # one JSON object
+    assert r["batch_size"] == 64
+    assert r["samples_per_second"] == pytest.approx(64 * r["steps_per_second"])
+    assert r["achieved_gflops"] == pytest.approx(r["model_gflops_per_step"] * r["steps_per_second"])
+    assert r["achieved_over_peak"] == pytest.approx(r["achieved_gflops"] / r["gemm_peak_gflops"])
+    assert r["gemm_peak_gflops"] > 0 and len(r["step_ms_all"]) == 2
