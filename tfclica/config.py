@@ -18,7 +18,7 @@ MARGINALS = ("uniform", "normal", "laplace", "gennorm")
 CONDITIONALS = ("vmf", "normal", "laplace", "gennorm")
 LOSSES = ("cosine", "lp", "ntxent", "align-uniform")
 HEADS = ("sphere", "learnable-sphere", "box", "none")
-OBJECTIVES = ("unsupervised", "supervised")
+OBJECTIVES = ("unsupervised", "supervised", "both")  # both: contrastive + supervised baseline
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
