@@ -81,6 +81,11 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
         cfg = resolve_config(preset, config_file, overrides)
     if out is None:
         out = Path("runs") / f"{cfg.preset}-seed{cfg.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from tfclica.strategy import resolve_strategy
+
+    # First: a strategy that cannot run here is a usage error before anything is written, and
+    # MultiWorkerMirroredStrategy must exist before other TensorFlow ops run.
+    resolve_strategy(cfg.strategy)
     run_dir = rundir.prepare_run_dir(Path(out), resume=resume)
 
     from tfclica.cli.progress import ProgressBar
