@@ -1,37 +1,66 @@
-"""Build the pair sampler an :class:`~tfclica.config.ExperimentConfig` describes."""
+"""Build pair samplers: from a space and the names of its distributions, or from a config."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import tensorflow as tf
 
-from tfclica.config import ConfigError, ExperimentConfig
+from tfclica.config import ExperimentConfig
 from tfclica.latents.pairs import PairSampler
-from tfclica.latents.sphere import UniformSphere
-from tfclica.latents.vmf import VonMisesFisher
+from tfclica.latents.product import Product
+from tfclica.latents.spaces import Space, space_from_config
+
+
+def make_pair_sampler(
+    space: Space,
+    marginal: str,
+    conditional: str,
+    marginal_scale: float = 1.0,
+    marginal_p: float = 2.0,
+    conditional_scale: float = 1.0,
+    conditional_p: float = 2.0,
+) -> PairSampler:
+    """The :class:`PairSampler` of ``marginal`` and ``conditional`` (DESIGN.md names) on ``space``.
+
+    Raises:
+        ConfigError: a name the space does not support, or a non-positive scale or p.
+    """
+    return PairSampler(
+        space.marginal(marginal, marginal_scale, marginal_p),
+        space.conditional(conditional, conditional_scale, conditional_p),
+        space.dim,
+    )
+
+
+def product_pair_sampler(samplers: Sequence[PairSampler]) -> PairSampler:
+    """Independent factors side by side: z and z~ are the factors' latents concatenated.
+
+    Example (3DIdent-like latents: positions etc. in a box, a rotation direction on S^2)::
+
+        product_pair_sampler([
+            make_pair_sampler(Box(7), "uniform", "normal", conditional_scale=0.05),
+            make_pair_sampler(Sphere(3), "uniform", "vmf", conditional_scale=10.0),
+        ])
+    """
+    samplers = tuple(samplers)
+    sizes = [s.dim for s in samplers]
+
+    def conditional(z):
+        blocks = tf.split(z, sizes, axis=-1)
+        return Product([s.conditional(b) for s, b in zip(samplers, blocks)])
+
+    return PairSampler(Product([s.marginal for s in samplers]), conditional, sum(sizes))
 
 
 def build_pair_sampler(cfg: ExperimentConfig) -> PairSampler:
     """The marginal and conditional of ``cfg`` as a :class:`PairSampler`."""
-    if cfg.space == "sphere" and cfg.marginal == "uniform" and cfg.conditional == "vmf":
-        radius = cfg.radius
-        kappa = cfg.conditional_scale
-
-        def conditional(z):
-            direction = tf.math.l2_normalize(z, axis=-1)
-            return _Scaled(VonMisesFisher(direction, tf.constant(kappa, z.dtype)), radius)
-
-        return PairSampler(UniformSphere(cfg.dim, radius), conditional, cfg.dim)
-    raise ConfigError(
-        f"setting space={cfg.space!r} marginal={cfg.marginal!r} conditional={cfg.conditional!r} "
-        "is not implemented yet"
+    return make_pair_sampler(
+        space_from_config(cfg),
+        cfg.marginal,
+        cfg.conditional,
+        cfg.marginal_scale,
+        cfg.marginal_p,
+        cfg.conditional_scale,
+        cfg.conditional_p,
     )
-
-
-class _Scaled:
-    """Samples of ``base`` times ``radius`` (vMF lives on the unit sphere)."""
-
-    def __init__(self, base, radius: float):
-        self.base, self.radius = base, radius
-
-    def sample(self, sample_shape=(), seed=None):
-        return self.radius * self.base.sample(sample_shape, seed=seed)
