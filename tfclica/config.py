@@ -133,6 +133,13 @@ def validate(cfg: ExperimentConfig) -> None:
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if cfg.conditional == "vmf" and not (
+        isinstance(cfg.conditional_scale, (int, float)) and cfg.conditional_scale > 0
+    ):
+        raise ConfigError(
+            f"conditional_scale (kappa of the vmf conditional) must be positive, "
+            f"got {cfg.conditional_scale!r}"
+        )
     for name in (
         "radius",
         "marginal_scale",
@@ -146,6 +153,8 @@ def validate(cfg: ExperimentConfig) -> None:
         _require_positive(name, getattr(cfg, name))
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")
+    if not (math.isfinite(cfg.box_low) and math.isfinite(cfg.box_high)):
+        raise ConfigError(f"box_low/box_high must be finite, got {cfg.box_low}, {cfg.box_high}")
     if not cfg.box_low < cfg.box_high:
         raise ConfigError(f"box_low={cfg.box_low} must be below box_high={cfg.box_high}")
     if cfg.encoder_widths is not None and any(w <= 0 for w in cfg.encoder_widths):
