@@ -26,10 +26,11 @@ import click
 @click.option("--seed", type=int, default=None, help="seed of the fresh samples (default: run's)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="also write JSON here")
 def command(run_dir, model, mixing, samples, seed, out):
-    """Score RUN_DIR or an exported encoder (--model) on fresh samples; JSON on stdout.
+    """Score a run or an exported encoder on fresh samples.
 
-    Prints the metrics.json fields. The scores are computed on fresh samples; preset, seed, steps, batch_size, wall_seconds and
-    samples_per_second describe the run that trained the encoder.
+    Prints the metrics.json fields as JSON for RUN_DIR or --model PATH. The scores are new;
+    preset, seed, steps, batch_size, wall_seconds and samples_per_second describe the run that
+    trained the encoder.
     """
     if (run_dir is None) == (model is None):
         raise click.UsageError("give either RUN_DIR or --model PATH")

@@ -27,10 +27,11 @@ import click
 @click.option("--opset", type=int, default=17, show_default=True, help="ONNX opset (>= 17)")
 @click.option("--note", default=None, help="free text stored in metadata.json")
 def command(run_dir, fmt, out, force, opset, note):
-    """Export RUN_DIR's encoder to SavedModel and ONNX and check parity.
+    """Export a run's encoder (SavedModel, ONNX) and check parity.
 
-    Exits 1 if an export differs from the Keras encoder. Every export is checked on 10,000 samples of the run's data distribution (max abs
-    difference at most 1e-5) before it is moved into place.
+    Every export is checked against the Keras encoder of RUN_DIR on 10,000 samples of the run's
+    data distribution (max abs difference at most 1e-5) before it is moved into place; the
+    command exits 1 if that fails.
     """
     from tfclica.export import FORMATS, export_run
 
