@@ -38,6 +38,9 @@ def make_run_dir(path, **overrides):
     rundir.save_config(run_dir, cfg)
     rundir.save_mixing(run_dir, mixing)
     encoder = build_mlp_encoder(cfg.dim, cfg.dim, cfg.hidden_widths, cfg.head, seed=cfg.seed)
+    head = [layer for layer in encoder.layers if layer.name == "head" and layer.weights]
+    if head:  # as training would: move trained head parameters away from their initial value
+        head[0].set_weights([w * 1.7 + 0.3 for w in head[0].get_weights()])
     encoder.save(run_dir / rundir.ENCODER_FILE)
     scores = evaluate_encoder(
         lambda x: encoder(x).numpy(), build_pair_sampler(cfg), mixing, 512, seed=(cfg.seed, 2)
@@ -226,3 +229,18 @@ def test_parity_failure_exits_1_and_keeps_the_old_export(tmp_path, exported, mon
     assert "parity check failed" in capsys.readouterr().err
     assert (target / "metadata.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
+
+
+@pytest.mark.parametrize("head", ["learnable-sphere", "box", "none"])
+def test_every_head_exports_with_parity(tmp_path, head):
+    _, run_dir, _ = make_run_dir(tmp_path / f"run-{head}", head=head, seed=4)
+    metadata = export_run(run_dir, tmp_path / "out")
+    assert metadata["head"] == head
+    assert all(d <= 1e-5 for d in metadata["parity"]["max_abs_diff"].values())
+    # The trained head parameters (radius, box extent) travel in both formats.
+    x = np.full((3, 4), 0.25, np.float32)
+    keras_out = load_encoder(run_dir)(x)
+    if head == "learnable-sphere":  # radius 1 * 1.7 + 0.3, set in make_run_dir
+        np.testing.assert_allclose(np.linalg.norm(keras_out, axis=1), 2.0, rtol=1e-5)
+    for name in ("savedmodel", "encoder.onnx"):
+        np.testing.assert_allclose(load_encoder(tmp_path / "out" / name)(x), keras_out, atol=1e-5)
