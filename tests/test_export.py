@@ -244,3 +244,10 @@ def test_every_head_exports_with_parity(tmp_path, head):
         np.testing.assert_allclose(np.linalg.norm(keras_out, axis=1), 2.0, rtol=1e-5)
     for name in ("savedmodel", "encoder.onnx"):
         np.testing.assert_allclose(load_encoder(tmp_path / "out" / name)(x), keras_out, atol=1e-5)
+
+
+def test_force_never_replaces_something_that_is_not_an_export(exported):
+    _, run_dir, _, _, _ = exported
+    with pytest.raises(ConfigError, match="not a tfclica export"):
+        export_run(run_dir, run_dir, force=True)
+    assert (run_dir / "encoder.keras").is_file() and (run_dir / "config.toml").is_file()

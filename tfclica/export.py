@@ -152,6 +152,21 @@ def _check_run(run_dir: Path) -> tuple[ExperimentConfig, dict]:
     return rundir.load_config(run_dir), rundir.read_metrics(run_dir)
 
 
+def _check_target(out: Path, force: bool) -> None:
+    """Refuse an existing target unless forced, and never replace something not an export."""
+    if not out.exists():
+        return
+    if not force:
+        raise ConfigError(f"export target {out} exists; use --force to replace it")
+    is_export = out.is_dir() and (out / METADATA_FILE).is_file()
+    if not is_export and not (out.is_dir() and not any(out.iterdir())):
+        # --force replaces the whole directory: guard against `--out .` or a run directory.
+        raise ConfigError(
+            f"export target {out} exists and is not a tfclica export (no {METADATA_FILE}); "
+            "refusing to replace it even with --force"
+        )
+
+
 def _observations(cfg: ExperimentConfig, mixing, num: int, stream: int):
     from tfclica.evaluation import sample_observations
     from tfclica.latents import build_pair_sampler
@@ -201,8 +216,7 @@ def export_run(
     cfg, metrics = _check_run(run_dir)
     run_name = run_dir.resolve().name
     out = Path(out) if out is not None else Path("saved_models") / run_name
-    if out.exists() and not force:
-        raise ConfigError(f"export target {out} exists; use --force to replace it")
+    _check_target(out, force)
     mixing = rundir.load_mixing(run_dir)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -327,27 +341,22 @@ def evaluate_model(
     return result
 
 
+def _from_metadata(meta: dict):
+    config = ExperimentConfig().replace(**meta["config"])
+    return config, meta.get("metrics", {}), meta.get("mixing_sha256")
+
+
 def _describe(encoder: LoadedEncoder, search: list[Path]):
     """``(config, recorded metrics, mixing sha256 or None)`` from metadata or a run directory."""
     if encoder.metadata is not None:
-        meta = encoder.metadata
-        return (
-            ExperimentConfig().replace(**meta["config"]),
-            meta.get("metrics", {}),
-            meta.get("mixing_sha256"),
-        )
+        return _from_metadata(encoder.metadata)
     for folder in search:
         if (folder / rundir.CONFIG_FILE).is_file():
             metrics_file = folder / rundir.METRICS_FILE
             recorded = rundir.read_metrics(folder) if metrics_file.is_file() else {}
             return rundir.load_config(folder), recorded, None
         if (folder / METADATA_FILE).is_file():
-            meta = json.loads((folder / METADATA_FILE).read_text())
-            return (
-                ExperimentConfig().replace(**meta["config"]),
-                meta.get("metrics", {}),
-                meta.get("mixing_sha256"),
-            )
+            return _from_metadata(json.loads((folder / METADATA_FILE).read_text()))
     raise ConfigError(
         f"{encoder.path} carries no metadata and no run directory was found beside it; "
         "pass --mixing RUN_DIR (a run directory with config.toml and mixing/)"
