@@ -251,11 +251,7 @@ def export_run(
 
         log(f"checking parity on {parity_samples} samples")
         _, x = _observations(cfg, mixing, parity_samples, PARITY_STREAM)
-        expected = keras_encoder(x)
-        diffs = {}
-        for fmt in formats:
-            exported = load_encoder(tmp / (SAVEDMODEL_DIR if fmt == "savedmodel" else ONNX_FILE))
-            diffs[fmt] = float(np.max(np.abs(exported(x).astype(np.float64) - expected)))
+        diffs = _max_abs_diffs(keras_encoder, tmp, formats, x)
         metadata["parity"] = {
             "reference": "keras",
             "samples": parity_samples,
@@ -278,6 +274,16 @@ def export_run(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return metadata
+
+
+def _max_abs_diffs(reference: LoadedEncoder, folder: Path, formats, x: np.ndarray) -> dict:
+    """Per format, the max absolute difference of the written export to ``reference`` on ``x``."""
+    expected = reference(x).astype(np.float64)
+    diffs = {}
+    for fmt in formats:
+        exported = load_encoder(folder / (SAVEDMODEL_DIR if fmt == "savedmodel" else ONNX_FILE))
+        diffs[fmt] = float(np.max(np.abs(exported(x).astype(np.float64) - expected)))
+    return diffs
 
 
 def evaluate_model(
