@@ -251,3 +251,15 @@ def test_force_never_replaces_something_that_is_not_an_export(exported):
     with pytest.raises(ConfigError, match="not a tfclica export"):
         export_run(run_dir, run_dir, force=True)
     assert (run_dir / "encoder.keras").is_file() and (run_dir / "config.toml").is_file()
+
+
+def test_default_target_is_saved_models_run_name(exported, tmp_path, monkeypatch):
+    _, run_dir, _, _, _ = exported
+    monkeypatch.chdir(tmp_path)
+    export_run(run_dir, formats=("onnx",))
+    assert sorted(p.name for p in (tmp_path / "saved_models" / "small-run").iterdir()) == [
+        "encoder.onnx",
+        "metadata.json",
+        "mixing",
+        "reference_io.npz",
+    ]
