@@ -201,7 +201,8 @@ class Trainer:
         self.step.assign_add(1)
 
     def _build_train_step(self):
-        if self.replicas == 1 and not is_tpu(self.strategy):
+        multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
+        if self.replicas == 1 and not (is_tpu(self.strategy) or multi_worker):
 
             def fused_step():
                 loss, grads = self._compute_loss_and_grads(jit_parts=False)
