@@ -132,10 +132,10 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(ckpt_dir), max_to_keep=3)
         self.restored_from = restore_newest_readable(self.checkpoint, self.manager)
         self.shards = int(self.data_shards.numpy())
-        if self.shards % self.replicas:
+        if self.shards % self.replicas or cfg.batch_size % self.shards:
             raise ConfigError(
                 f"{run_dir} was trained with data_shards={self.shards}, which does not split "
-                f"over {self.replicas} replicas"
+                f"batch_size={cfg.batch_size} over {self.replicas} replicas"
             )
         self._train_step = self._build_train_step()
         self._encode = tf.function(
