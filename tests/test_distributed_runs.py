@@ -75,7 +75,13 @@ def test_two_workers_agree_with_each_other_and_with_one_device(reference, config
         cmd += ["--strategy", "multi-worker", "--out", str(tmp_path / f"worker{index}")]
         env = {**ENV, "TF_CONFIG": json.dumps(tf_config)}
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    outputs = [p.communicate(timeout=240) for p in procs]
+    try:
+        outputs = [p.communicate(timeout=240) for p in procs]
+    finally:  # a worker that died leaves the other waiting on its collectives
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     for proc, (_, err) in zip(procs, outputs):
         assert proc.returncode == 0, err.decode()[-3000:]
     w0, w1 = _weights(tmp_path / "worker0"), _weights(tmp_path / "worker1")
