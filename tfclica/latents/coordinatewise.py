@@ -74,8 +74,14 @@ class _Coordinatewise(tfd.Distribution):
 
     def _sample_n(self, n, seed=None):
         shape = tf.concat([[n], tf.shape(self._loc)], 0)
-        u = seeds.uniform(shape, seed, self.dtype)
         loc = tf.broadcast_to(self._loc, shape)
+        if not (math.isfinite(self._low) or math.isfinite(self._high)):
+            # No bounds: skip the tail probabilities of the bounds (and Box-Muller for normals).
+            if isinstance(self._law, tails.StandardNormal):
+                return loc + self._scale * seeds.normal(shape, seed, self.dtype)
+            u = seeds.uniform(shape, seed, self.dtype)
+            return loc + self._scale * tails.sample_untruncated(self._law, u)
+        u = seeds.uniform(shape, seed, self.dtype)
         lo, hi = self._standard_bounds(loc)
         s = tails.sample_truncated(self._law, lo, hi, u)
         return tf.clip_by_value(loc + self._scale * s, self._low, self._high)

@@ -74,14 +74,18 @@ def fold(seed, value) -> tf.Tensor:
     lo = tf.cast(tf.bitwise.bitwise_and(value, 0xFFFFFFFF), tf.uint32)
     hi = tf.cast(tf.bitwise.bitwise_and(tf.bitwise.right_shift(value, 32), 0xFFFFFFFF), tf.uint32)
     x0, x1 = threefry2x32(key, lo, hi)
-    return _materialize(tf.bitcast(tf.stack([x0, x1]), tf.int32))
+    return materialize(tf.bitcast(tf.stack([x0, x1]), tf.int32))
 
 
-def _materialize(seed):
-    """``seed`` unchanged, but computed once: XLA would otherwise fuse the scalar key chain into
-    every element of a later draw and redo it per element (measured: 5x slower per fold). A
-    reduction over a stacked zero row is a fusion boundary that the simplifier leaves alone."""
-    return tf.reduce_sum(tf.stack([seed, tf.zeros_like(seed)]), axis=0)
+def materialize(x):
+    """``x`` unchanged, but computed once under XLA.
+
+    XLA's CPU fusion copies a cheap-looking producer into every consumer, so a value with
+    several consumers (a folded key, a draw that is both normalised and summed) is recomputed
+    per use; for a folded key that made every later draw 5x slower. A reduction over a stacked
+    zero is a fusion boundary the simplifier keeps.
+    """
+    return tf.reduce_sum(tf.stack([x, tf.zeros_like(x)]), axis=0)
 
 
 def split(seed, n: int = 2) -> list[tf.Tensor]:

@@ -15,6 +15,8 @@ import numpy as np
 import tensorflow as tf
 from scipy import special
 
+from tfclica.latents.seeds import materialize
+
 # Largest -log(2q) a float32 q can reach (q >= 2^-149, the smallest subnormal).
 _Y_MAX = 104.0
 _TABLE_INTERVALS = 2048
@@ -50,15 +52,21 @@ class StandardLaplace:
         return -tf.math.log(2.0 * q)
 
 
-def _hermite(x, knots_x0: float, step: float, values, slopes):
-    """Cubic Hermite interpolation on a uniform grid (``values``/``slopes`` as 1-D constants)."""
-    pos = (x - knots_x0) / step
-    last = int(values.shape[0]) - 2
+def _hermite_table(values, slopes):
+    """Rows ``[v_i, d_i, v_(i+1), d_(i+1)]``: one gather fetches an interval's whole data."""
+    values, slopes = np.asarray(values), np.asarray(slopes)
+    rows = np.stack([values[:-1], slopes[:-1], values[1:], slopes[1:]], axis=1)
+    return tf.constant(rows, tf.float32)
+
+
+def _hermite(x, knots_x0: float, step: float, table):
+    """Cubic Hermite interpolation on a uniform grid from a :func:`_hermite_table`."""
+    pos = materialize((x - knots_x0) / step)
+    last = int(table.shape[0]) - 1
     i = tf.clip_by_value(tf.floor(pos), 0.0, float(last))
     h = tf.clip_by_value(pos - i, 0.0, 1.0)
-    i = tf.cast(i, tf.int32)
-    v0, v1 = tf.gather(values, i), tf.gather(values, i + 1)
-    d0, d1 = tf.gather(slopes, i) * step, tf.gather(slopes, i + 1) * step
+    row = tf.gather(table, tf.cast(i, tf.int32))
+    v0, d0, v1, d1 = row[..., 0], row[..., 1] * step, row[..., 2], row[..., 3] * step
     h2, h3 = h * h, h * h * h
     return (
         (2 * h3 - 3 * h2 + 1) * v0
@@ -103,7 +111,7 @@ class StandardGenNormal:
         with np.errstate(divide="ignore"):
             # dt/dr = dt/dy * dy/dr = T / f * (1 + y); T/f is finite everywhere on this grid.
             dt_dr = tail / np.exp(log_pdf(t)) * (1.0 + y)
-        self._inv = (0.0, r[1] - r[0], tf.constant(t, tf.float32), tf.constant(dt_dr, tf.float32))
+        self._inv = (0.0, r[1] - r[0], _hermite_table(t, dt_dr))
         self._t_max = float(t[-1])
 
         # Forward table: y as a function of w = log1p(t) on [0, log1p(t_max)].
@@ -111,7 +119,7 @@ class StandardGenNormal:
         t = np.expm1(w)
         y = y_of_t(t)
         dy_dw = np.exp(log_pdf(t) + y + math.log(2.0)) * (1.0 + t)  # f / T * dt/dw
-        self._fwd = (0.0, w[1] - w[0], tf.constant(y, tf.float32), tf.constant(dy_dw, tf.float32))
+        self._fwd = (0.0, w[1] - w[0], _hermite_table(y, dy_dw))
 
     def log_density(self, s):
         return self._log_norm - tf.pow(tf.abs(s), self.p)
@@ -119,11 +127,11 @@ class StandardGenNormal:
     def upper_tail(self, t):
         w = tf.math.log1p(tf.clip_by_value(t, 0.0, self._t_max))
         y = _hermite(w, *self._fwd)
-        return tf.where(t >= self._t_max, tf.zeros_like(t), 0.5 * tf.exp(-y))
+        return materialize(tf.where(t >= self._t_max, tf.zeros_like(t), 0.5 * tf.exp(-y)))
 
     def inverse_upper_tail(self, q):
         r = tf.math.log1p(-tf.math.log(2.0 * q))
-        return _hermite(r, *self._inv)
+        return materialize(_hermite(r, *self._inv))
 
 
 def family(name: str, p: float = 2.0):
@@ -161,6 +169,13 @@ def truncated_mass(law, lo, hi):
     """``P(lo <= S <= hi)``, accurate even when both bounds lie far in the same tail."""
     _, a, b = _mirror(lo, hi)
     return _split_mass(law, a, b)[2]
+
+
+def sample_untruncated(law, u):
+    """Exact inverse-CDF draws of ``S`` from uniforms ``u`` in (0, 1), from the nearer tail."""
+    lower = u < 0.5
+    t = law.inverse_upper_tail(tf.where(lower, u, 1.0 - u))
+    return tf.where(lower, -t, t)
 
 
 def sample_truncated(law, lo, hi, u):

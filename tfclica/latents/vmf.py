@@ -29,7 +29,9 @@ def _symmetric_beta(shape, m: int, seed, dtype):
     pairs = (m - 1) // 2
     if pairs:
         u = seeds.uniform(list(shape) + [pairs], s_unif, dtype)
-        chi2 = chi2 - 2.0 * tf.reduce_sum(tf.math.log(u), axis=-1)
+        # One log of the product (>= 2^-25 per factor, so no underflow below 5 factors).
+        for start in range(0, pairs, 4):
+            chi2 = chi2 - 2.0 * tf.math.log(tf.reduce_prod(u[..., start : start + 4], axis=-1))
     return 0.5 + 0.5 * g * tf.math.rsqrt(tf.square(g) + chi2)
 
 
@@ -45,7 +47,8 @@ def _wood_proposals(params, m: int, num_proposals: int, seed):
     beta = _symmetric_beta(shape, m, s_beta, dtype)
     proposal = (1.0 - (1.0 + b) * beta) / (1.0 - (1.0 - b) * beta)
     log_u = tf.math.log(seeds.uniform(shape, s_unif, dtype))
-    accept = kappa * proposal + (m - 1) * tf.math.log1p(-x0 * proposal) - c >= log_u
+    log_ratio = kappa * proposal + (m - 1) * tf.math.log1p(-x0 * proposal) - c
+    accept = log_ratio >= log_u
     first = tf.argmax(tf.cast(accept, tf.int32), axis=0)  # first accepted (0 if none)
     w = tf.gather(tf.transpose(proposal), first[:, None], batch_dims=1)[:, 0]
     return w, tf.reduce_any(accept, axis=0)
