@@ -95,13 +95,3 @@ def _create_strategy(name: str) -> tf.distribute.Strategy:
 def is_tpu(strategy: tf.distribute.Strategy) -> bool:
     """True for TPUStrategy (static shapes everywhere)."""
     return isinstance(strategy, tf.distribute.TPUStrategy)
-
-
-def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """True on the worker that reports (task index 0), and in every single-worker strategy."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not getattr(resolver, "task_type", None):
-        return True
-    return resolver.task_type in ("chief", None) or (
-        resolver.task_type == "worker" and resolver.task_id == 0
-    )

@@ -10,6 +10,8 @@ Step functions. With one replica the whole step (sampling, forward, backward, Ad
 program. Under a distribution strategy full-step XLA fails on CPU, so the replica step compiles
 the forward pass and the loss with XLA (their gradients are compiled too), gathers the encodings
 across replicas between the two (:mod:`tfclica.replicas`), and applies gradients outside XLA.
+On TPU every shape is static: ``batch_size`` must split evenly over the shards and replicas
+(there is no remainder batch to drop), and evaluation pads its chunks to one fixed size.
 """
 
 from __future__ import annotations
