@@ -162,6 +162,9 @@ class Trainer:
 
     def _forward(self, z, z_tilde):
         """Encodings of both views (one encoder pass: a single large matmul per layer)."""
+        if self.objective == "supervised":  # regresses z only: z~ is not needed
+            h = self.encoder(self.mixing(z), training=True)
+            return h, h
         h = self.encoder(self.mixing(tf.concat([z, z_tilde], axis=0)), training=True)
         return tf.split(h, 2, axis=0)
 
@@ -190,10 +193,12 @@ class Trainer:
             local_loss = tf.function(local_loss, jit_compile=True)
         with tf.GradientTape() as tape:
             anchors, positives = forward(z, z_tilde)
-            all_anchors, offset = cross_replica_concat(anchors)
-            all_positives = all_anchors
-            if getattr(self.loss_fn, "needs_all_positives", False):
-                all_positives, _ = cross_replica_concat(positives)
+            all_anchors, all_positives, offset = anchors, positives, 0
+            if self.objective != "supervised":  # only contrastive losses need negatives
+                all_anchors, offset = cross_replica_concat(anchors)
+                all_positives = all_anchors
+                if self.loss_fn.needs_all_positives:
+                    all_positives, _ = cross_replica_concat(positives)
             loss = local_loss(z, anchors, positives, all_anchors, all_positives, offset)
         return loss, tape.gradient(loss, variables)
 
