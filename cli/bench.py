@@ -42,6 +42,9 @@ def command(preset, steps, repeats, batch_size, precision, as_json):
 
     cfg = get_preset(preset).config.replace(batch_size=batch_size, precision=precision)
 
+    from tfclica.cli.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from tfclica.bench import format_report, run_bench
 
     result = run_bench(cfg, steps=steps, repeats=repeats)

@@ -37,6 +37,9 @@ def command(run_dir, model, mixing, samples, seed, out):
     if samples is not None and samples < 2:
         raise click.BadParameter(f"must be at least 2, got {samples}", param_hint="--samples")
 
+    from tfclica.cli.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from tfclica import rundir
     from tfclica.export import evaluate_model
 

@@ -33,6 +33,9 @@ def command(run_dir, fmt, out, force, opset, note):
     data distribution (max abs difference at most 1e-5) before it is moved into place; the
     command exits 1 if that fails.
     """
+    from tfclica.cli.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from tfclica.export import FORMATS, export_run
 
     formats = FORMATS if fmt == "all" else (fmt,)

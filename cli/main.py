@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; bad usage or input gives one ``Error:`` line on stderr and exit code 2."""
     from tfclica.cli.errors import exit_code_for
 
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = cli.main(args=argv, standalone_mode=False)
+        code = cli.main(args=args, standalone_mode=False)
     except click.exceptions.Exit as stop:
         code = stop.exit_code
     except click.exceptions.ClickException as err:

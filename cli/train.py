@@ -46,6 +46,12 @@ def _positive_int(ctx, param, value):
 )
 @click.option("--strategy", default=None, help="auto | default | mirrored | multi-worker | tpu")
 @click.option(
+    "--precision",
+    default=None,
+    help="float32 (default) | mixed_bfloat16 | mixed_float16: mixed precision for GPUs/TPUs, "
+    "loss in float32; on a CPU it is usually slower",
+)
+@click.option(
     "--objective",
     default=None,
     help="unsupervised (the --loss) | supervised (MSE on z) | both (metrics.json 'supervised')",
@@ -81,6 +87,9 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
         cfg = resolve_config(preset, config_file, overrides)
     if out is None:
         out = Path("runs") / f"{cfg.preset}-seed{cfg.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    from tfclica.cli.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     from tfclica.strategy import resolve_strategy
 
     # First: a strategy that cannot run here is a usage error before anything is written, and

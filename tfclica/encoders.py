@@ -79,6 +79,7 @@ def build_mlp_encoder(
     radius: float = 1.0,
     seed: int | None = None,
     name: str = "encoder",
+    dtype: str | None = None,
 ) -> keras.Model:
     """The reference MLP: Dense layers with leaky ReLU (0.01), a linear output, then the head.
 
@@ -91,6 +92,8 @@ def build_mlp_encoder(
         radius: radius of the sphere heads.
         seed: seed for the weight initialisers (``None``: Keras' global seed).
         name: model name.
+        dtype: Keras dtype policy of the hidden layers (e.g. ``"mixed_bfloat16"``); the head
+            and the output are always float32, so losses are computed in float32.
 
     Returns:
         A functional ``keras.Model`` mapping ``[batch, input_dim]`` to ``[batch, latent_dim]``.
@@ -100,10 +103,14 @@ def build_mlp_encoder(
     widths = list(hidden_widths) + [latent_dim]
     for i, width in enumerate(widths):
         init = keras.initializers.GlorotUniform(seed=None if seed is None else seed + i)
-        h = keras.layers.Dense(width, kernel_initializer=init, name=f"dense_{i}")(h)
+        h = keras.layers.Dense(width, kernel_initializer=init, name=f"dense_{i}", dtype=dtype)(h)
         if i < len(widths) - 1:
-            h = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"act_{i}")(h)
+            h = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"act_{i}", dtype=dtype)(
+                h
+            )
     head_layer = build_head(head, radius)
     if head_layer is not None:
-        h = head_layer(h)
+        h = head_layer(h)  # heads are float32 layers: they cast a mixed-precision input
+    elif dtype is not None:
+        h = keras.layers.Activation("linear", dtype="float32", name="to_float32")(h)
     return keras.Model(inputs, h, name=name)

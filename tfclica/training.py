@@ -116,9 +116,17 @@ class Trainer:
         self.loss_fn = build_loss(cfg.loss, tau=cfg.tau, p=cfg.model_p)
         with self.strategy.scope():
             self.encoder = build_mlp_encoder(
-                cfg.dim, cfg.dim, cfg.hidden_widths, cfg.head, radius=cfg.radius, seed=cfg.seed
+                cfg.dim,
+                cfg.dim,
+                cfg.hidden_widths,
+                cfg.head,
+                radius=cfg.radius,
+                seed=cfg.seed,
+                dtype=None if cfg.precision == "float32" else cfg.precision,
             )
             self.optimizer = keras.optimizers.Adam(cfg.lr)
+            if cfg.precision == "mixed_float16":  # float16 gradients underflow without scaling
+                self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
             self.optimizer.build(self.encoder.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.rng_seed = tf.Variable([cfg.seed, 0], dtype=tf.int32, trainable=False)
@@ -200,7 +208,8 @@ class Trainer:
                 if self.loss_fn.needs_all_positives:
                     all_positives, _ = cross_replica_concat(positives)
             loss = local_loss(z, anchors, positives, all_anchors, all_positives, offset)
-        return loss, tape.gradient(loss, variables)
+            scaled = self.optimizer.scale_loss(loss)  # identity unless mixed_float16
+        return loss, tape.gradient(scaled, variables)
 
     def _apply(self, grads):
         """Adam update (under a strategy Keras all-reduces the gradients, summing them)."""
