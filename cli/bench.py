@@ -35,12 +35,13 @@ import click
     help="float32 | mixed_bfloat16 | mixed_float16 (mixed is for GPUs/TPUs; "
     "on a CPU it is usually slower)",
 )
+@click.option("--xla", default=None, help="auto | step | sampling (see tfclica train --help)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def command(preset, steps, repeats, batch_size, precision, as_json):
+def command(preset, steps, repeats, batch_size, precision, xla, as_json):
     """Measure train steps/s, pairs/s, GFLOP/s and the same-process GEMM peak."""
     from tfclica.presets import get_preset
 
-    cfg = get_preset(preset).config.replace(batch_size=batch_size, precision=precision)
+    cfg = get_preset(preset).config.replace(batch_size=batch_size, precision=precision, xla=xla)
 
     from tfclica.cli.quiet import import_tensorflow_quietly
 

@@ -46,6 +46,12 @@ def _positive_int(ctx, param, value):
 )
 @click.option("--strategy", default=None, help="auto | default | mirrored | multi-worker | tpu")
 @click.option(
+    "--xla",
+    default=None,
+    help="auto (default) | step: compile the whole step with XLA | sampling: only the "
+    "sampling (faster on CPUs)",
+)
+@click.option(
     "--precision",
     default=None,
     help="float32 (default) | mixed_bfloat16 | mixed_float16: mixed precision for GPUs/TPUs, "

@@ -172,3 +172,25 @@ def test_losses_are_keras_serializable(loss):
 def test_build_loss_names_the_unknown_loss():
     with pytest.raises(ValueError, match="nope"):
         build_loss("nope")
+
+
+def test_logsumexp_with_column_matches_concat_value_and_gradient():
+    import tensorflow as tf
+
+    from tfclica.losses import logsumexp_with_column
+
+    rng = np.random.default_rng(3)
+    logits = tf.constant(rng.normal(scale=30.0, size=(7, 9)), tf.float32)  # large: tests shift
+    column = tf.constant(rng.normal(scale=30.0, size=(7,)), tf.float32)
+    weights = tf.constant(rng.normal(size=(7,)), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([logits, column])
+        fused = tf.reduce_sum(weights * logsumexp_with_column(logits, column))
+        plain = tf.reduce_sum(
+            weights * tf.reduce_logsumexp(tf.concat([logits, column[:, None]], 1), 1)
+        )
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-6)
+    for got, want in zip(
+        tape.gradient(fused, [logits, column]), tape.gradient(plain, [logits, column])
+    ):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)

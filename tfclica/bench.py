@@ -73,7 +73,7 @@ def run_bench(
 ) -> dict:
     """Benchmark the train step of ``cfg``; returns the fields of ``tfclica bench --json``."""
     from tfclica.rundir import prepare_run_dir
-    from tfclica.training import Trainer
+    from tfclica.training import Trainer, resolve_xla_mode
 
     with tempfile.TemporaryDirectory(prefix="tfclica-bench-") as tmp:
         trainer = Trainer(cfg, prepare_run_dir(Path(tmp) / "run"))
@@ -94,6 +94,8 @@ def run_bench(
     return {
         "preset": cfg.preset,
         "batch_size": cfg.batch_size,
+        "xla": resolve_xla_mode(cfg.xla),
+        "precision": cfg.precision,
         "steps": steps,
         "repeats": repeats,
         "steps_per_second": 1.0 / step_seconds,
@@ -148,7 +150,7 @@ def format_report(r: dict) -> str:
     eval_pct = 100 * r["eval_fraction_of_training"]
     return "\n".join(
         [
-            f"preset {r['preset']}, batch {r['batch_size']}",
+            f"preset {r['preset']}, batch {r['batch_size']}, XLA: {r['xla']}, {r['precision']}",
             f"train step     {r['step_ms_median']:.1f} ms  ({r['steps_per_second']:.2f} steps/s,"
             f" {r['samples_per_second']:.0f} pairs/s)",
             f"model          {r['model_gflops_per_step']:.2f} GFLOP/step -> "

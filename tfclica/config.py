@@ -21,6 +21,10 @@ HEADS = ("sphere", "learnable-sphere", "box", "none")
 OBJECTIVES = ("unsupervised", "supervised", "both")  # both: contrastive + supervised baseline
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# What the single-device train step compiles with XLA: the whole step, or only the sampling
+# (faster on CPUs, where oneDNN's matmuls and element-wise kernels beat XLA:CPU's); auto picks
+# "step" when a GPU or TPU is present and "sampling" otherwise.
+XLA_MODES = ("auto", "step", "sampling")
 
 
 class ConfigError(ValueError):
@@ -66,6 +70,7 @@ class ExperimentConfig:
     checkpoint_every: int = 1000
     strategy: str = "auto"
     precision: str = "float32"
+    xla: str = "auto"
 
     def __post_init__(self) -> None:
         if self.encoder_widths is not None:
@@ -121,6 +126,7 @@ def validate(cfg: ExperimentConfig) -> None:
     _require_choice("objective", cfg.objective, OBJECTIVES)
     _require_choice("strategy", cfg.strategy, STRATEGIES)
     _require_choice("precision", cfg.precision, PRECISIONS)
+    _require_choice("xla", cfg.xla, XLA_MODES)
     for name in (
         "dim",
         "mixing_layers",

@@ -41,6 +41,33 @@ def _pairwise_lp(a, m, p: float):
     return lp_distance(a[:, None, :], m[None, :, :], p)
 
 
+@tf.custom_gradient
+def logsumexp_with_column(logits, column):
+    """Row-wise ``logsumexp`` of ``[logits, column[:, None]]`` without building the concat.
+
+    The gradient reuses the forward's ``exp`` instead of recomputing a softmax, so the
+    ``[batch, m]`` matrix is read and written the fewest times: on a CPU the contrastive loss is
+    bound by these element-wise passes, not by its matmul.
+
+    Args:
+        logits: ``[batch, m]``.
+        column: ``[batch]``, one more logit per row (the positive).
+
+    Returns:
+        ``[batch]``.
+    """
+    shift = tf.stop_gradient(tf.maximum(tf.reduce_max(logits, axis=1), column))
+    exp_logits = tf.exp(logits - shift[:, None])
+    exp_column = tf.exp(column - shift)
+    total = tf.reduce_sum(exp_logits, axis=1) + exp_column
+
+    def grad(upstream):
+        weight = upstream / total
+        return exp_logits * weight[:, None], exp_column * weight
+
+    return shift + tf.math.log(total), grad
+
+
 def _log_mean_exp(x, axis):
     return tf.reduce_logsumexp(x, axis=axis) - tf.math.log(tf.cast(tf.shape(x)[axis], x.dtype))
 
@@ -63,9 +90,10 @@ def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None, alpha: 
         ``[batch]`` per-anchor losses.
     """
     negatives = anchors if negatives is None else negatives
-    pos = tf.reduce_sum(anchors * positives, axis=-1) / tau
-    neg = tf.matmul(anchors, negatives, transpose_b=True) / tau
-    lse = tf.reduce_logsumexp(tf.concat([neg, pos[:, None]], axis=1), axis=1)
+    scaled = anchors / tau  # scale [batch, n], not the [batch, m] similarity matrix
+    pos = tf.reduce_sum(scaled * positives, axis=-1)
+    neg = tf.matmul(scaled, negatives, transpose_b=True)
+    lse = logsumexp_with_column(neg, pos)
     return 2.0 * (alpha * -pos + (1.0 - alpha) * lse)
 
 
@@ -84,7 +112,7 @@ def lp_infonce(
     negatives = anchors if negatives is None else negatives
     pos = lp_distance(anchors, positives, p) / tau
     neg = _pairwise_lp(anchors, negatives, p) / tau
-    lse = tf.reduce_logsumexp(tf.concat([-neg, -pos[:, None]], axis=1), axis=1)
+    lse = logsumexp_with_column(-neg, -pos)
     return 2.0 * (alpha * pos + (1.0 - alpha) * lse)
 
 

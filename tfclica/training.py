@@ -44,6 +44,14 @@ from tfclica.strategy import is_tpu, resolve_strategy
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 
 
+def resolve_xla_mode(mode: str) -> str:
+    """``step`` or ``sampling`` for a config's ``xla`` value (see ``config.XLA_MODES``)."""
+    if mode != "auto":
+        return mode
+    accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
+    return "step" if accelerators else "sampling"
+
+
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN or Inf; the message names the step."""
 
@@ -187,13 +195,13 @@ class Trainer:
             )
         return tf.reduce_sum(per_anchor) / self.cfg.batch_size
 
-    def _compute_loss_and_grads(self, jit_parts: bool):
+    def _compute_loss_and_grads(self, jit_parts: bool, jit_draw: bool = False):
         """``(loss of this replica, its gradients)``; negatives come from the global batch.
 
         With ``jit_parts`` the forward pass and the loss are separate XLA programs around the
         cross-replica gather (which XLA cannot compile on CPU).
         """
-        z, z_tilde = self._draw()
+        z, z_tilde = tf.function(self._draw, jit_compile=True)() if jit_draw else self._draw()
         variables = self.encoder.trainable_variables
         forward, local_loss = self._forward, self._local_loss
         if jit_parts:
@@ -219,13 +227,14 @@ class Trainer:
     def _build_train_step(self):
         multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
         if self.replicas == 1 and not (is_tpu(self.strategy) or multi_worker):
+            whole_step = resolve_xla_mode(self.cfg.xla) == "step"
 
             def fused_step():
-                loss, grads = self._compute_loss_and_grads(jit_parts=False)
+                loss, grads = self._compute_loss_and_grads(jit_parts=False, jit_draw=not whole_step)
                 self._apply(grads)
                 return loss
 
-            return tf.function(fused_step, jit_compile=True)
+            return tf.function(fused_step, jit_compile=whole_step)
 
         jit_parts = not is_tpu(self.strategy)  # on TPU everything is compiled anyway
 
