@@ -194,3 +194,23 @@ def test_logsumexp_with_column_matches_concat_value_and_gradient():
         tape.gradient(fused, [logits, column]), tape.gradient(plain, [logits, column])
     ):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_similarity_logsumexp_matches_autodiff_of_the_plain_formula():
+    import tensorflow as tf
+
+    from tfclica.losses import similarity_logsumexp
+
+    rng = np.random.default_rng(4)
+    a = tf.constant(rng.normal(size=(6, 3)), tf.float32)
+    m = tf.constant(rng.normal(size=(5, 3)), tf.float32)
+    col = tf.constant(rng.normal(size=(6,)), tf.float32)
+    w = tf.constant(rng.normal(size=(6,)), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([a, m, col])
+        fused = tf.reduce_sum(w * similarity_logsumexp(a, m, col))
+        logits = tf.concat([tf.matmul(a, m, transpose_b=True), col[:, None]], 1)
+        plain = tf.reduce_sum(w * tf.reduce_logsumexp(logits, 1))
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-6)
+    for got, want in zip(tape.gradient(fused, [a, m, col]), tape.gradient(plain, [a, m, col])):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)

@@ -68,6 +68,37 @@ def logsumexp_with_column(logits, column):
     return shift + tf.math.log(total), grad
 
 
+@tf.custom_gradient
+def similarity_logsumexp(scaled, negatives, column):
+    """Row-wise ``logsumexp`` of ``[scaled @ negatives^T, column[:, None]]``, fused.
+
+    Same value as :func:`logsumexp_with_column` on the similarity matrix, but the gradient
+    folds the per-row weights into its two matmuls, so the ``[batch, m]`` softmax is never
+    written: the backward pass reads the stored ``exp`` once per matmul.
+
+    Args:
+        scaled: ``[batch, n]`` anchors already divided by the temperature.
+        negatives: ``[m, n]``.
+        column: ``[batch]``, the positive logits.
+
+    Returns:
+        ``[batch]``.
+    """
+    logits = tf.matmul(scaled, negatives, transpose_b=True)
+    shift = tf.stop_gradient(tf.maximum(tf.reduce_max(logits, axis=1), column))
+    exp_logits = tf.exp(logits - shift[:, None])
+    exp_column = tf.exp(column - shift)
+    total = tf.reduce_sum(exp_logits, axis=1) + exp_column
+
+    def grad(upstream):
+        weight = (upstream / total)[:, None]
+        d_scaled = weight * tf.matmul(exp_logits, negatives)
+        d_negatives = tf.matmul(exp_logits, weight * scaled, transpose_a=True)
+        return d_scaled, d_negatives, exp_column * weight[:, 0]
+
+    return shift + tf.math.log(total), grad
+
+
 def _log_mean_exp(x, axis):
     return tf.reduce_logsumexp(x, axis=axis) - tf.math.log(tf.cast(tf.shape(x)[axis], x.dtype))
 
@@ -92,8 +123,7 @@ def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None, alpha: 
     negatives = anchors if negatives is None else negatives
     scaled = anchors / tau  # scale [batch, n], not the [batch, m] similarity matrix
     pos = tf.reduce_sum(scaled * positives, axis=-1)
-    neg = tf.matmul(scaled, negatives, transpose_b=True)
-    lse = logsumexp_with_column(neg, pos)
+    lse = similarity_logsumexp(scaled, negatives, pos)
     return 2.0 * (alpha * -pos + (1.0 - alpha) * lse)
 
 
