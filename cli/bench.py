@@ -32,8 +32,8 @@ import click
 @click.option(
     "--precision",
     default=None,
-    help="float32 | mixed_bfloat16 | mixed_float16 (mixed is for GPUs/TPUs; "
-    "on a CPU it is usually slower)",
+    help="float32 | mixed_bfloat16 | mixed_float16 (for GPUs/TPUs; on a CPU only bfloat16 "
+    "with AVX512_BF16/AMX is faster, float16 is slower)",
 )
 @click.option("--xla", default=None, help="auto | step | sampling (see tfclica train --help)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")

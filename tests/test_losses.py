@@ -214,3 +214,20 @@ def test_similarity_logsumexp_matches_autodiff_of_the_plain_formula():
     np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-6)
     for got, want in zip(tape.gradient(fused, [a, m, col]), tape.gradient(plain, [a, m, col])):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_blocked_similarity_logsumexp_equals_one_block():
+    import tensorflow as tf
+
+    from tfclica.losses import blocked_similarity_logsumexp, similarity_logsumexp
+
+    rng = np.random.default_rng(5)
+    a = tf.constant(rng.normal(size=(23, 4)), tf.float32)
+    col = tf.constant(rng.normal(size=(23,)), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([a, col])
+        blocked = tf.reduce_sum(blocked_similarity_logsumexp(a, a, col, rows=5))
+        whole = tf.reduce_sum(similarity_logsumexp(a, a, col))
+    np.testing.assert_allclose(blocked.numpy(), whole.numpy(), rtol=1e-6)
+    for got, want in zip(tape.gradient(blocked, [a, col]), tape.gradient(whole, [a, col])):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)

@@ -94,7 +94,7 @@ def run_bench(
     return {
         "preset": cfg.preset,
         "batch_size": cfg.batch_size,
-        "xla": resolve_xla_mode(cfg.xla),
+        "xla": resolve_xla_mode(cfg.xla, cfg.batch_size),
         "precision": cfg.precision,
         "steps": steps,
         "repeats": repeats,

@@ -22,8 +22,8 @@ OBJECTIVES = ("unsupervised", "supervised", "both")  # both: contrastive + super
 STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # What the single-device train step compiles with XLA: the whole step, or only the sampling
-# (faster on CPUs, where oneDNN's matmuls and element-wise kernels beat XLA:CPU's); auto picks
-# "step" when a GPU or TPU is present and "sampling" otherwise.
+# (faster on CPUs at large batches, where oneDNN's matmuls and element-wise kernels beat
+# XLA:CPU's); auto picks "step" on a GPU/TPU or for small batches, "sampling" otherwise.
 XLA_MODES = ("auto", "step", "sampling")
 
 

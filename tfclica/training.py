@@ -44,12 +44,17 @@ from tfclica.strategy import is_tpu, resolve_strategy
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 
 
-def resolve_xla_mode(mode: str) -> str:
+# On a CPU, below this batch XLA's whole-step fusion wins over oneDNN's faster kernels (measured
+# at the paper setting: batch 512 step 14.7k vs sampling 12.9k pairs/s; 2048: 15.2k vs 16.5k).
+CPU_WHOLE_STEP_BELOW = 1024
+
+
+def resolve_xla_mode(mode: str, batch_size: int) -> str:
     """``step`` or ``sampling`` for a config's ``xla`` value (see ``config.XLA_MODES``)."""
     if mode != "auto":
         return mode
     accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
-    return "step" if accelerators else "sampling"
+    return "step" if accelerators or batch_size < CPU_WHOLE_STEP_BELOW else "sampling"
 
 
 class TrainingDivergedError(RuntimeError):
@@ -227,7 +232,7 @@ class Trainer:
     def _build_train_step(self):
         multi_worker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
         if self.replicas == 1 and not (is_tpu(self.strategy) or multi_worker):
-            whole_step = resolve_xla_mode(self.cfg.xla) == "step"
+            whole_step = resolve_xla_mode(self.cfg.xla, self.cfg.batch_size) == "step"
 
             def fused_step():
                 loss, grads = self._compute_loss_and_grads(jit_parts=False, jit_draw=not whole_step)
