@@ -10,7 +10,9 @@ def exit_code_for(err: BaseException) -> tuple[int, str | None]:
     if isinstance(err, ConfigError):
         return 2, str(err)
     if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        return 2, f"{err.strerror}: {err.filename}"
+        return 2, f"{err.strerror or err}: {err.filename}" if err.filename else str(err)
+    if isinstance(err, OSError):  # disk full, I/O error: a run-time failure, still one line
+        return 1, str(err).splitlines()[0] if str(err) else type(err).__name__
     if isinstance(err, KeyboardInterrupt):
         return 130, "interrupted"
     # Late import keeps TensorFlow out of the error path for usage errors.

@@ -36,6 +36,8 @@ def command(run_dir, model, mixing, samples, seed, out):
         raise click.UsageError("give either RUN_DIR or --model PATH")
     if samples is not None and samples < 2:
         raise click.BadParameter(f"must be at least 2, got {samples}", param_hint="--samples")
+    if out is not None and not Path(out).parent.is_dir():
+        raise click.BadParameter(f"{Path(out).parent} is not a directory", param_hint="--out")
 
     from tfclica.cli.quiet import import_tensorflow_quietly
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from tfclica.cli.options import resolve_config, setting_options, setting_overrides
 
 # Pairs drawn per compiled call: one XLA program serves every N (the last chunk is cut).
@@ -42,7 +43,13 @@ def command(preset, config_file, num_samples, out, seed, mixing_dir, **kwargs):
     if seed is not None:
         overrides["seed"] = seed
     cfg = resolve_config(preset, config_file, overrides)
+    if not Path(out).parent.is_dir():
+        from tfclica.config import ConfigError
 
+        raise ConfigError(f"--out {out}: {Path(out).parent} is not a directory")
+    from tfclica.cli.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     import io
 
     import numpy as np
@@ -79,7 +86,7 @@ def draw(cfg, mixing, num: int) -> dict:
         z, z_tilde = sampler.sample_pairs(chunk, seed)
         return z, z_tilde, mixing(z), mixing(z_tilde)
 
-    # Stream [seed, 2]: apart from training's [seed, 0] and evaluation's [seed, 1].
+    # Stream [seed, 2]: apart from training's [seed, 0] and in-training evaluation's [seed, 1].
     base = seeds.as_seed((cfg.seed, 2))
     parts = [pairs(seeds.fold(base, i)) for i in range(-(-num // chunk))]
     names = ("z", "z_tilde", "x", "x_tilde")

@@ -6,7 +6,11 @@ import time
 from pathlib import Path
 
 import click
+
 from tfclica.cli.options import resolve_config, setting_options, setting_overrides
+
+# What a resumed run may change: the schedule's length and cadence, and where it runs.
+RESUME_MAY_CHANGE = {"steps", "eval_every", "checkpoint_every", "strategy"}
 
 
 def _positive_int(ctx, param, value):
@@ -88,6 +92,16 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     if resume:
         if out is None:
             raise ConfigError("--resume needs --out RUN_DIR")
+        rundir.prepare_run_dir(Path(out), resume=True)
+        changed = sorted(set(overrides) - RESUME_MAY_CHANGE)
+        if preset or config_file or data_shards or changed:
+            given = [f"--{k.replace('_', '-')}" for k in changed]
+            given += ["--preset"] * bool(preset) + ["--config"] * bool(config_file)
+            given += ["--data-shards"] * bool(data_shards)
+            raise ConfigError(
+                f"--resume continues {out} as configured; only --steps, --eval-every, "
+                f"--checkpoint-every and --strategy may change (got {', '.join(given)})"
+            )
         cfg = resolve_config(None, Path(out) / rundir.CONFIG_FILE, overrides)
     else:
         cfg = resolve_config(preset, config_file, overrides)
@@ -104,7 +118,6 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     run_dir = rundir.prepare_run_dir(Path(out), resume=resume)
 
     from tfclica.cli.progress import ProgressBar
-
     from tfclica.training import Trainer
 
     click.echo(f"run directory: {run_dir}", err=True)

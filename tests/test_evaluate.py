@@ -6,8 +6,8 @@ import shutil
 import keras
 import pytest
 from test_export import make_run_dir
-from tfclica.cli.main import main
 
+from tfclica.cli.main import main
 from tfclica.config import ConfigError
 from tfclica.evaluation import evaluate_encoder
 from tfclica.export import evaluate_model, export_run

@@ -8,9 +8,9 @@ import numpy as np
 import onnx
 import pytest
 import tensorflow as tf
-from tfclica.cli.main import main
 
 from tfclica import __version__, rundir
+from tfclica.cli.main import main
 from tfclica.config import ConfigError
 from tfclica.encoders import build_mlp_encoder
 from tfclica.evaluation import evaluate_encoder, sample_observations

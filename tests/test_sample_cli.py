@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from tfclica.cli.main import main
 
+from tfclica.cli.main import main
 from tfclica.mixing import build_mixing
 from tfclica.presets import all_presets
 

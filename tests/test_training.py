@@ -129,6 +129,7 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(
     tmp_path, monkeypatch, capsys
 ):
     import tensorflow as tf
+
     from tfclica.cli.main import main
 
     original = Trainer._local_loss

@@ -14,6 +14,8 @@ import logging
 
 import tensorflow as tf
 
+from tfclica.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -23,13 +25,27 @@ def restore_newest_readable(
     """Restore the newest checkpoint of ``manager`` that reads completely.
 
     Returns:
-        The path restored, or ``None`` when there is no readable checkpoint (a fresh start).
+        The path restored, or ``None`` when the run has no checkpoint yet (a fresh start).
+
+    Raises:
+        ConfigError: checkpoints exist but none matches the model being built (a changed
+            setting) or none is readable; the run is never silently restarted over them.
     """
     for path in reversed(manager.checkpoints):
         try:
             checkpoint.restore(path).assert_existing_objects_matched()
+        except AssertionError as err:  # the files read, but hold another model's variables
+            raise ConfigError(
+                f"checkpoint {path} does not match this run's settings ({str(err)[:120]}); "
+                "resume with the run's own config.toml"
+            ) from None
         except Exception as err:  # noqa: BLE001 - TF raises OpError, IndexError, ValueError...
             log.warning("checkpoint %s is unreadable (%s); trying an older one", path, err)
             continue
         return path
+    if manager.checkpoints:
+        raise ConfigError(
+            f"no readable checkpoint among {len(manager.checkpoints)} in {manager.directory}; "
+            "move the run directory away to start over"
+        )
     return None

@@ -73,8 +73,9 @@ class ExperimentConfig:
     xla: str = "auto"
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if self.encoder_widths is not None:
-            object.__setattr__(self, "encoder_widths", tuple(int(w) for w in self.encoder_widths))
+            object.__setattr__(self, "encoder_widths", tuple(self.encoder_widths))
         validate(self)
 
     @property
@@ -104,6 +105,25 @@ class ExperimentConfig:
         if out["encoder_widths"] is not None:
             out["encoder_widths"] = list(out["encoder_widths"])
         return out
+
+
+def _check_types(cfg: ExperimentConfig) -> None:
+    """Raise :class:`ConfigError` for a value of the wrong type (e.g. from a TOML file)."""
+    for field in dataclasses.fields(cfg):
+        value = getattr(cfg, field.name)
+        if field.type == "str":
+            ok = isinstance(value, str)
+        elif field.type == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif field.type == "float":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:  # encoder_widths: None or a list of integers
+            ok = value is None or (
+                isinstance(value, (list, tuple))
+                and all(isinstance(w, int) and not isinstance(w, bool) for w in value)
+            )
+        if not ok:
+            raise ConfigError(f"{field.name}={value!r} has the wrong type (expected {field.type})")
 
 
 def _require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

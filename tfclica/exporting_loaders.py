@@ -98,7 +98,11 @@ class SavedModelEncoder(LoadedEncoder):
     def __init__(self, path: Path):
         import tensorflow as tf
 
-        loaded = tf.saved_model.load(str(path))
+        try:
+            loaded = tf.saved_model.load(str(path))
+        except (OSError, ValueError, tf.errors.OpError) as err:
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err)
+            raise ConfigError(f"{path}: not a readable SavedModel ({first_line})") from None
         if SIGNATURE_KEY not in loaded.signatures:
             raise ConfigError(f"{path}: SavedModel has no {SIGNATURE_KEY!r} signature")
         self._fn = loaded.signatures[SIGNATURE_KEY]

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,25 @@ ENCODER_FILE = "encoder.keras"
 LOG_DIR = "logs"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish_mode(path: Path, directory: bool = False) -> None:
+    """Give a temporary file or directory the mode a plain ``open``/``mkdir`` would have
+    (``mkstemp``/``mkdtemp`` create them private to the owner)."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename: never half-written."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot write {path}: {path.parent} is not a directory")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    publish_mode(Path(tmp))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -68,6 +84,8 @@ def prepare_run_dir(path: Path, resume: bool = False) -> Path:
         raise ConfigError(
             f"--out {path} already holds a run; use --resume to continue it or another --out"
         )
+    if path.is_dir() and any(path.iterdir()):
+        raise ConfigError(f"--out {path} is not empty; a new run needs a new or empty directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".write-test"
@@ -86,8 +104,8 @@ def load_config(run_dir: Path) -> ExperimentConfig:
     path = Path(run_dir) / CONFIG_FILE
     try:
         text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"cannot read {path} ({err.strerror})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read {path} ({getattr(err, 'strerror', None) or err})") from None
     return ExperimentConfig().replace(**parse_toml(text, str(path)))
 
 
@@ -95,8 +113,11 @@ def save_mixing(run_dir: Path, mixing: Mixing) -> None:
     """Write g as ``mixing/weights.npz`` + ``mixing/spec.json`` (atomically, as one directory)."""
     final = Path(run_dir) / MIXING_DIR
     tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".mixing."))
+    publish_mode(tmp, directory=True)
     with open(tmp / "weights.npz", "wb") as handle:
         np.savez(handle, **mixing.to_arrays())
+        handle.flush()
+        os.fsync(handle.fileno())
     spec = {
         "kind": "invertible-leaky-relu-mlp",
         "dim": mixing.dim,
@@ -119,7 +140,9 @@ def load_mixing(run_dir: Path) -> Mixing:
             mixing = Mixing.from_arrays(dict(arrays))
         spec = json.loads((folder / "spec.json").read_text())
     except OSError as err:
-        raise ConfigError(f"no mixing found in {run_dir} ({err.strerror})") from None
+        raise ConfigError(f"no mixing found in {run_dir} ({err.strerror or err})") from None
+    except (ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise ConfigError(f"{folder}: damaged mixing files ({err})") from None
     if spec.get("sha256") != mixing.checksum():
         raise ConfigError(f"{folder}: mixing weights do not match the checksum in spec.json")
     return mixing
@@ -130,4 +153,10 @@ def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / METRICS_FILE).read_text())
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        return json.loads(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read {path} ({err.strerror or err})") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
+        raise ConfigError(f"{path} is not valid JSON ({err})") from None

@@ -121,10 +121,16 @@ class Trainer:
             )
         if (self.run_dir / rundir.MIXING_DIR).is_dir():
             self.mixing = rundir.load_mixing(self.run_dir)
-        else:
+            if self.mixing.dim != cfg.dim or len(self.mixing.weights) != cfg.mixing_layers:
+                raise ConfigError(
+                    f"{self.run_dir}: its mixing g has dim={self.mixing.dim} and "
+                    f"{len(self.mixing.weights)} layers, the config says dim={cfg.dim} and "
+                    f"mixing_layers={cfg.mixing_layers}"
+                )
+        else:  # config first: a directory with a config is never mistaken for an empty one
+            rundir.save_config(self.run_dir, cfg)
             self.mixing = build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed)
             rundir.save_mixing(self.run_dir, self.mixing)
-        rundir.save_config(self.run_dir, cfg)
         self.sampler = build_pair_sampler(cfg)
         self.loss_fn = build_loss(cfg.loss, tau=cfg.tau, p=cfg.model_p)
         with self.strategy.scope():
@@ -154,6 +160,7 @@ class Trainer:
         ckpt_dir = self.run_dir / rundir.CHECKPOINT_DIR / checkpoint_subdir
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(ckpt_dir), max_to_keep=3)
         self.restored_from = restore_newest_readable(self.checkpoint, self.manager)
+        rundir.save_config(self.run_dir, cfg)  # only once the checkpoints are known to match
         self.shards = int(self.data_shards.numpy())
         if self.shards % self.replicas or cfg.batch_size % self.shards:
             raise ConfigError(
@@ -295,7 +302,7 @@ class Trainer:
         """
         cfg = self.cfg
         writer = tf.summary.create_file_writer(self._log_dir())
-        step = int(self.step.numpy())
+        step = start_step = int(self.step.numpy())
         last_r2, pairs_per_second = None, None
         train_seconds, timed_steps = 0.0, 0
         while step < cfg.steps:
@@ -313,10 +320,12 @@ class Trainer:
                 raise TrainingDivergedError(
                     f"loss became {loss} at step {step}; last good checkpoint: {last}"
                 )
-            if step > 1:  # the first step includes compilation
+            if timed_steps or step > start_step + 1:  # the first step includes compilation
                 train_seconds += elapsed
                 timed_steps += 1
                 pairs_per_second = timed_steps * cfg.batch_size / train_seconds
+            elif pairs_per_second is None:  # a one-step run: its only (compiling) step
+                pairs_per_second = cfg.batch_size / elapsed
             with writer.as_default(step=step):
                 _scalar("loss", loss)
             if step % cfg.eval_every == 0 or step == cfg.steps:
@@ -393,6 +402,7 @@ class Trainer:
         final = self.run_dir / name
         fd, tmp = tempfile.mkstemp(dir=self.run_dir, prefix=".encoder.", suffix=".keras")
         os.close(fd)
+        rundir.publish_mode(Path(tmp))
         try:
             self.encoder.save(tmp)
             os.replace(tmp, final)
