@@ -29,6 +29,20 @@ SETTING_FLAGS: tuple[tuple[str, Any, str], ...] = (
 )
 
 
+def experiment_options(func: Callable) -> Callable:
+    """Add ``--preset`` and ``--config`` (the experiment's base; setting flags override it)."""
+    func = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="TOML config (e.g. RUN_DIR/config.toml); flags override it",
+    )(func)
+    return click.option("--preset", default=None, help="named experiment (see `tfclica presets`)")(
+        func
+    )
+
+
 def setting_options(func: Callable) -> Callable:
     """Add every setting flag (default: taken from the preset/config) to a command."""
     for flag, type_, help_ in reversed(SETTING_FLAGS):

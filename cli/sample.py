@@ -6,21 +6,19 @@ from pathlib import Path
 
 import click
 
-from tfclica.cli.options import resolve_config, setting_options, setting_overrides
+from tfclica.cli.options import (
+    experiment_options,
+    resolve_config,
+    setting_options,
+    setting_overrides,
+)
 
 # Pairs drawn per compiled call: one XLA program serves every N (the last chunk is cut).
 _CHUNK = 65_536
 
 
 @click.command("sample")
-@click.option("--preset", default=None, help="named experiment (see `tfclica presets`)")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="TOML config (e.g. RUN_DIR/config.toml); flags override it",
-)
+@experiment_options
 @click.option("-n", "--num-samples", type=int, required=True, help="number of positive pairs")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="output file (.npz)")
 @click.option("--seed", type=int, default=None, help="seed of g and of the samples")

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from tfclica.cli.options import resolve_config, setting_options, setting_overrides
+from tfclica.cli.options import (
+    experiment_options,
+    resolve_config,
+    setting_options,
+    setting_overrides,
+)
 
 # What a resumed run may change: the schedule's length and cadence, and where it runs.
 RESUME_MAY_CHANGE = {"steps", "eval_every", "checkpoint_every", "strategy"}
@@ -20,14 +25,7 @@ def _positive_int(ctx, param, value):
 
 
 @click.command("train")
-@click.option("--preset", default=None, help="named experiment (see `tfclica presets`)")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="TOML config (e.g. RUN_DIR/config.toml); flags override it",
-)
+@experiment_options
 @click.option("--steps", type=int, default=None, callback=_positive_int, help="training steps")
 @click.option(
     "--batch-size",

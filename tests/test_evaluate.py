@@ -12,22 +12,8 @@ from tfclica.config import ConfigError
 from tfclica.evaluation import evaluate_encoder
 from tfclica.export import evaluate_model, export_run
 from tfclica.latents import build_pair_sampler
+from tfclica.rundir import METRIC_KEYS
 
-METRIC_KEYS = {
-    "preset",
-    "seed",
-    "steps",
-    "batch_size",
-    "wall_seconds",
-    "samples_per_second",
-    "r2_linear",
-    "r2_linear_heldout",
-    "r2_nonlinear",
-    "mcc_pearson",
-    "mcc_spearman",
-    "identity",
-    "eval_samples",
-}
 SAMPLES = 512
 
 

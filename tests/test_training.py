@@ -5,23 +5,8 @@ import pytest
 
 from tfclica import rundir
 from tfclica.presets import get_preset
+from tfclica.rundir import METRIC_KEYS
 from tfclica.training import Trainer
-
-METRIC_KEYS = {
-    "preset",
-    "seed",
-    "steps",
-    "batch_size",
-    "wall_seconds",
-    "samples_per_second",
-    "r2_linear",
-    "r2_linear_heldout",
-    "r2_nonlinear",
-    "mcc_pearson",
-    "mcc_spearman",
-    "identity",
-    "eval_samples",
-}
 
 # A small, fast variant of the default preset: n=5, a narrower encoder, a short schedule.
 SMALL = dict(

@@ -22,6 +22,25 @@ CHECKPOINT_DIR = "checkpoints"
 ENCODER_FILE = "encoder.keras"
 LOG_DIR = "logs"
 
+# The keys every metrics.json has (DESIGN.md); keys may be added, never renamed.
+METRIC_KEYS = frozenset(
+    {
+        "preset",
+        "seed",
+        "steps",
+        "batch_size",
+        "wall_seconds",
+        "samples_per_second",
+        "r2_linear",
+        "r2_linear_heldout",
+        "r2_nonlinear",
+        "mcc_pearson",
+        "mcc_spearman",
+        "identity",
+        "eval_samples",
+    }
+)
+
 
 def _umask() -> int:
     mask = os.umask(0)
