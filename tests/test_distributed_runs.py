@@ -138,6 +138,7 @@ def test_sigkill_during_a_checkpoint_write_then_resume_gives_the_same_weights(
     # Same compiled step, same inputs (stateless per-step seeds, restored Adam state): the
     # replayed steps 4..8 reproduce the uninterrupted run bit for bit.
     assert _max_diff(_weights(run_dir), reference) == 0.0
+    assert rundir.read_metrics(run_dir)["resumed_from_step"] == 3
     # A damaged newest checkpoint: restoring falls back to the previous complete one.
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)

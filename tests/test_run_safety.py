@@ -41,6 +41,7 @@ def one_line_error(capsys, args) -> tuple[int, str]:
 
 def test_one_step_run_reports_a_rate(tiny_run):
     assert tiny_run[2]["samples_per_second"] > 0
+    assert tiny_run[2]["resumed_from_step"] == 0
 
 
 def test_resume_refuses_changed_settings_and_keeps_the_config(tiny_run, capsys):

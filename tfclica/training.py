@@ -361,7 +361,11 @@ class Trainer:
         """
         cfg = self.cfg
         wall_start = time.perf_counter()
+        start_step = int(self.step.numpy())
         pairs_per_second = self.run_steps()
+        if pairs_per_second is None and (self.run_dir / rundir.METRICS_FILE).is_file():
+            # Nothing left to train (a resume of a finished run): keep the measured rate.
+            pairs_per_second = rundir.read_metrics(self.run_dir).get("samples_per_second")
         self.save_encoder()  # every worker into its own run directory
         metrics = {
             "preset": cfg.preset,
@@ -373,6 +377,8 @@ class Trainer:
             "objective": self.objective,
             "replicas": self.replicas,
             "data_shards": self.shards,
+            # wall_seconds and samples_per_second cover the steps from here (0: a fresh run).
+            "resumed_from_step": start_step,
             **self.scores(),
         }
         if cfg.objective == "both" and self.objective == "unsupervised":
