@@ -12,14 +12,12 @@ from __future__ import annotations
 import math
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from tfclica.latents import seeds, tails
+from tfclica.latents.base import FixedDistribution
 
-tfd = tfp.distributions
 
-
-class _Coordinatewise(tfd.Distribution):
+class _Coordinatewise(FixedDistribution):
     """Shared machinery: event shape ``[n]`` (the last axis of ``loc``), batch shape the rest."""
 
     def __init__(self, loc, scale, low, high, law, parameters, name, dtype=tf.float32):
@@ -32,14 +30,7 @@ class _Coordinatewise(tfd.Distribution):
         if not self._low < self._high:
             raise ValueError(f"low={low} must be below high={high}")
         self._law = law
-        super().__init__(
-            dtype=dtype,
-            reparameterization_type=tfd.NOT_REPARAMETERIZED,
-            validate_args=False,
-            allow_nan_stats=True,
-            parameters=parameters,
-            name=name,
-        )
+        super().__init__(dtype, parameters, name, reparameterized=False)
 
     @property
     def loc(self):
@@ -56,10 +47,6 @@ class _Coordinatewise(tfd.Distribution):
     @property
     def high(self) -> float:
         return self._high
-
-    @classmethod
-    def _parameter_properties(cls, dtype, num_classes=None):
-        return {}
 
     def _event_shape(self):
         return self._loc.shape[-1:]
@@ -152,7 +139,7 @@ class TruncatedGenNormal(_Coordinatewise):
         return self._p
 
 
-class UniformBox(tfd.Distribution):
+class UniformBox(FixedDistribution):
     """Uniform on the box ``[low, high]^n``.
 
     Args:
@@ -165,18 +152,7 @@ class UniformBox(tfd.Distribution):
         self._dim, self._low, self._high = int(dim), float(low), float(high)
         if not self._low < self._high:
             raise ValueError(f"low={low} must be below high={high}")
-        super().__init__(
-            dtype=tf.float32,
-            reparameterization_type=tfd.FULLY_REPARAMETERIZED,
-            validate_args=False,
-            allow_nan_stats=True,
-            parameters=parameters,
-            name=name,
-        )
-
-    @classmethod
-    def _parameter_properties(cls, dtype, num_classes=None):
-        return {}
+        super().__init__(tf.float32, parameters, name, reparameterized=True)
 
     def _event_shape(self):
         return tf.TensorShape([self._dim])

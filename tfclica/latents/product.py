@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
 from tfclica.latents import seeds
+from tfclica.latents.base import FixedDistribution
 
-tfd = tfp.distributions
 
-
-class Product(tfd.Distribution):
+class Product(FixedDistribution):
     """Independent components whose event vectors are concatenated (event ``[sum n_i]``).
 
     Like ``tfd.Blockwise``, but every component is drawn from its own seed derived with
@@ -27,22 +25,11 @@ class Product(tfd.Distribution):
         if not self._components:
             raise ValueError("a product needs at least one component")
         self._sizes = [int(c.event_shape[0]) for c in self._components]
-        super().__init__(
-            dtype=self._components[0].dtype,
-            reparameterization_type=tfd.NOT_REPARAMETERIZED,
-            validate_args=False,
-            allow_nan_stats=True,
-            parameters=parameters,
-            name=name,
-        )
+        super().__init__(self._components[0].dtype, parameters, name, reparameterized=False)
 
     @property
     def components(self) -> tuple:
         return self._components
-
-    @classmethod
-    def _parameter_properties(cls, dtype, num_classes=None):
-        return {}
 
     def _event_shape(self):
         return tf.TensorShape([sum(self._sizes)])

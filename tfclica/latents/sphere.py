@@ -8,11 +8,12 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from tfclica.latents import seeds
+from tfclica.latents.base import FixedDistribution
 
 tfd = tfp.distributions
 
 
-class UniformSphere(tfd.Distribution):
+class UniformSphere(FixedDistribution):
     """Uniform on ``{z in R^n : |z| = radius}``; ``log_prob`` is w.r.t. surface measure.
 
     Args:
@@ -25,22 +26,11 @@ class UniformSphere(tfd.Distribution):
         parameters = dict(locals())
         self._dim = int(dim)
         self._radius = float(radius)
-        super().__init__(
-            dtype=dtype,
-            reparameterization_type=tfd.FULLY_REPARAMETERIZED,
-            validate_args=False,
-            allow_nan_stats=True,
-            parameters=parameters,
-            name=name,
-        )
+        super().__init__(dtype, parameters, name, reparameterized=True)
 
     @property
     def radius(self) -> float:
         return self._radius
-
-    @classmethod
-    def _parameter_properties(cls, dtype, num_classes=None):
-        return {}
 
     def _event_shape(self):
         return tf.TensorShape([self._dim])
@@ -64,7 +54,7 @@ class UniformSphere(tfd.Distribution):
         return tf.fill(tf.shape(z)[:-1], tf.constant(-log_area, self.dtype))
 
 
-class _SphereDistribution(tfd.Distribution):
+class _SphereDistribution(FixedDistribution):
     """Event shape ``[n]`` of a wrapped distribution on R^n; samples land on a sphere."""
 
     def __init__(self, base: tfd.Distribution, radius: float, parameters, name):
@@ -72,14 +62,7 @@ class _SphereDistribution(tfd.Distribution):
         self._radius = float(radius)
         if not self._radius > 0:
             raise ValueError(f"radius must be positive, got {radius}")
-        super().__init__(
-            dtype=base.dtype,
-            reparameterization_type=tfd.NOT_REPARAMETERIZED,
-            validate_args=False,
-            allow_nan_stats=True,
-            parameters=parameters,
-            name=name,
-        )
+        super().__init__(base.dtype, parameters, name, reparameterized=False)
 
     @property
     def base(self) -> tfd.Distribution:
@@ -88,10 +71,6 @@ class _SphereDistribution(tfd.Distribution):
     @property
     def radius(self) -> float:
         return self._radius
-
-    @classmethod
-    def _parameter_properties(cls, dtype, num_classes=None):
-        return {}
 
     def _event_shape(self):
         return self._base.event_shape
