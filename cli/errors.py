@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def exit_code_for(err: BaseException) -> tuple[int, str | None]:
     """``(exit code, one-line message)``; message ``None`` means an unexpected bug (re-raise)."""
-    from tfclica.config import ConfigError
+    from tfclica.errors import ConfigError, RunError
 
     if isinstance(err, ConfigError):
         return 2, str(err)
@@ -15,7 +15,6 @@ def exit_code_for(err: BaseException) -> tuple[int, str | None]:
         return 1, str(err).splitlines()[0] if str(err) else type(err).__name__
     if isinstance(err, KeyboardInterrupt):
         return 130, "interrupted"
-    # Late import keeps TensorFlow out of the error path for usage errors.
-    if type(err).__name__ in ("TrainingDivergedError", "ParityError", "RunFailure"):
+    if isinstance(err, RunError):
         return 1, str(err)
     return 1, None

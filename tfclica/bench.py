@@ -22,19 +22,28 @@ from tfclica.latents import seeds
 GEMM_SHAPE = (4096, 4096, 4096)
 
 
+def _median_seconds(call, repeats: int) -> float:
+    """Median wall time of ``call(i)`` for ``i = 1..repeats``, after one warm-up ``call(0)``.
+
+    ``call`` must wait for its result (e.g. end in ``.numpy()``).
+    """
+    call(0)
+    times = []
+    for i in range(1, repeats + 1):
+        t0 = time.perf_counter()
+        call(i)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def gemm_peak_gflops(shape=GEMM_SHAPE, repeats: int = 5) -> float:
     """Median GFLOP/s of one fp32 ``[m, k] @ [k, n]`` product (2mkn FLOPs), after warm-up."""
     m, k, n = shape
     a = tf.random.stateless_normal([m, k], seed=[1, 2])
     b = tf.random.stateless_normal([k, n], seed=[3, 4])
     matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)[:1, :1]))
-    matmul(a, b).numpy()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        matmul(a, b).numpy()
-        times.append(time.perf_counter() - t0)
-    return 2.0 * m * k * n / statistics.median(times) / 1e9
+    seconds = _median_seconds(lambda _: matmul(a, b).numpy(), repeats)
+    return 2.0 * m * k * n / seconds / 1e9
 
 
 def model_flops_per_step(cfg: ExperimentConfig) -> float:
@@ -124,24 +133,12 @@ def _sampling_seconds(trainer, cfg: ExperimentConfig, repeats: int = 20) -> floa
         z, z_tilde = trainer.sampler.sample_pairs(cfg.batch_size, seeds.fold(cfg.seed, step))
         return tf.reduce_sum(trainer.mixing(tf.concat([z, z_tilde], 0)))
 
-    draw(tf.constant(0)).numpy()
-    times = []
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        draw(tf.constant(i + 1)).numpy()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return _median_seconds(lambda i: draw(tf.constant(i)).numpy(), repeats)
 
 
 def _eval_seconds(trainer, repeats: int = 3) -> float:
     """Median time of one in-training evaluation (fresh samples, encode, R^2 and MCC)."""
-    trainer._quick_eval(0)
-    times = []
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        trainer._quick_eval(i + 1)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return _median_seconds(trainer._quick_eval, repeats)
 
 
 def format_report(r: dict) -> str:

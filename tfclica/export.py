@@ -26,6 +26,7 @@ import numpy as np
 
 from tfclica import __version__, rundir
 from tfclica.config import ConfigError, ExperimentConfig
+from tfclica.errors import RunError
 from tfclica.exporting_formats import (
     INPUT_NAME,
     MIN_OPSET,
@@ -65,7 +66,7 @@ EVALUATE_STREAM, PARITY_STREAM, REFERENCE_IO_STREAM = 3, 4, 5
 FORMAT_VERSION = 1
 
 
-class ParityError(RuntimeError):
+class ParityError(RunError):
     """An exported encoder disagrees with the Keras encoder beyond the tolerance."""
 
 

@@ -269,8 +269,19 @@ class CosineInfoNCE(_InfoNCELoss):
         return {**super().get_config(), "alpha": self.alpha}
 
 
+class _DistanceLoss(_InfoNCELoss):
+    """Base of the losses on the Lp distance: an exponent ``p`` and a term weight ``alpha``."""
+
+    def __init__(self, tau: float, p: float, alpha: float, name: str, **kwargs):
+        super().__init__(tau, name=name, **kwargs)
+        self.p, self.alpha = float(p), float(alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "p": self.p, "alpha": self.alpha}
+
+
 @keras.saving.register_keras_serializable(package="tfclica")
-class LpInfoNCE(_InfoNCELoss):
+class LpInfoNCE(_DistanceLoss):
     """Lp InfoNCE; see :func:`lp_infonce`.
 
     Args:
@@ -280,14 +291,10 @@ class LpInfoNCE(_InfoNCELoss):
     """
 
     def __init__(self, tau=1.0, p=2.0, alpha=0.5, name="lp_infonce", **kwargs):
-        super().__init__(tau, name=name, **kwargs)
-        self.p, self.alpha = float(p), float(alpha)
+        super().__init__(tau, p, alpha, name=name, **kwargs)
 
     def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
         return lp_infonce(anchors, positives, self.tau, self.p, all_anchors, self.alpha)
-
-    def get_config(self):
-        return {**super().get_config(), "p": self.p, "alpha": self.alpha}
 
 
 @keras.saving.register_keras_serializable(package="tfclica")
@@ -308,7 +315,7 @@ class NTXent(_InfoNCELoss):
 
 
 @keras.saving.register_keras_serializable(package="tfclica")
-class AlignUniform(_InfoNCELoss):
+class AlignUniform(_DistanceLoss):
     """Alignment + uniformity; see :func:`align_uniform`.
 
     Args:
@@ -318,14 +325,10 @@ class AlignUniform(_InfoNCELoss):
     """
 
     def __init__(self, tau=1.0, p=2.0, alpha=0.5, name="align_uniform", **kwargs):
-        super().__init__(tau, name=name, **kwargs)
-        self.p, self.alpha = float(p), float(alpha)
+        super().__init__(tau, p, alpha, name=name, **kwargs)
 
     def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
         return align_uniform(anchors, positives, self.tau, self.p, all_anchors, self.alpha)
-
-    def get_config(self):
-        return {**super().get_config(), "p": self.p, "alpha": self.alpha}
 
 
 def build_loss(name: str, tau: float = 1.0, p: float = 2.0) -> _InfoNCELoss:

@@ -33,6 +33,7 @@ from tfclica import rundir
 from tfclica.checkpoints import restore_newest_readable
 from tfclica.config import ConfigError, ExperimentConfig
 from tfclica.encoders import build_mlp_encoder
+from tfclica.errors import RunError
 from tfclica.evaluation import evaluate_encoder
 from tfclica.latents import build_pair_sampler, seeds
 from tfclica.losses import build_loss
@@ -57,7 +58,7 @@ def resolve_xla_mode(mode: str, batch_size: int) -> str:
     return "step" if accelerators or batch_size < CPU_WHOLE_STEP_BELOW else "sampling"
 
 
-class TrainingDivergedError(RuntimeError):
+class TrainingDivergedError(RunError):
     """The loss became NaN or Inf; the message names the step."""
 
 
