@@ -159,7 +159,12 @@ def test_gradient_matches_finite_differences_for_small_p():
 
 @pytest.mark.parametrize(
     "loss",
-    [CosineInfoNCE(0.25, alpha=0.6), LpInfoNCE(0.5, p=1.5), NTXent(0.2), AlignUniform(0.5, 3.0)],
+    [
+        CosineInfoNCE(0.25, alpha=0.6, equal_norms=True),
+        LpInfoNCE(0.5, p=1.5),
+        NTXent(0.2),
+        AlignUniform(0.5, 3.0),
+    ],
 )
 def test_losses_are_keras_serializable(loss):
     clone = keras.losses.deserialize(keras.losses.serialize(loss))
@@ -231,3 +236,41 @@ def test_blocked_similarity_logsumexp_equals_one_block():
     np.testing.assert_allclose(blocked.numpy(), whole.numpy(), rtol=1e-6)
     for got, want in zip(tape.gradient(blocked, [a, col]), tape.gradient(whole, [a, col])):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("radius, tau", [(1.0, 1.0), (1.0, 0.05), (3.0, 0.1)])
+def test_self_similarity_logsumexp_equals_autodiff_of_the_plain_formula(radius, tau):
+    # Anchors of one norm (a sphere head of this radius); radius^2/tau up to 90 puts the global
+    # shift where exp would overflow without it. 23 rows in blocks of 5: a partial last block.
+    from tfclica.losses import self_similarity_logsumexp
+
+    rng = np.random.default_rng(6)
+    a = rng.normal(size=(23, 4))
+    a = tf.constant(radius * a / np.linalg.norm(a, axis=1, keepdims=True), tf.float32)
+    col = tf.constant(rng.uniform(-(radius**2), radius**2, size=23) / tau, tf.float32)
+    w = tf.constant(rng.normal(size=(23,)), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([a, col])
+        fused = tf.reduce_sum(w * self_similarity_logsumexp(a, col, tau, rows=5))
+        logits = tf.concat([tf.matmul(a, a, transpose_b=True) / tau, col[:, None]], 1)
+        plain = tf.reduce_sum(w * tf.reduce_logsumexp(logits, 1))
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-5)
+    for got, want in zip(tape.gradient(fused, [a, col]), tape.gradient(plain, [a, col])):
+        scale = np.abs(want.numpy()).max()  # relative to the largest entry: float32 sums
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5 * scale)
+
+
+def test_equal_norms_changes_neither_value_nor_gradients_of_the_cosine_loss():
+    a, p = _pairs(seed=7, batch=40)
+    a, p = tf.constant(2.0 * a), tf.constant(2.0 * p)  # the learnable-sphere head: radius 2
+    results = []
+    for equal_norms in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch([a, p])
+            value = tf.reduce_mean(cosine_infonce(a, p, 0.1, equal_norms=equal_norms))
+        results.append((value.numpy(), [g.numpy() for g in tape.gradient(value, [a, p])]))
+    (v0, g0), (v1, g1) = results
+    np.testing.assert_allclose(v1, v0, rtol=RTOL)
+    for got, want in zip(g1, g0):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(v0, numpy_simclr_loss(a.numpy(), p.numpy(), 0.1).mean(), rtol=RTOL)

@@ -16,6 +16,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from tfclica.config import ExperimentConfig
+from tfclica.flops import Gemm, model_flops_per_step, step_gemms
 from tfclica.latents import seeds
 
 # The plain GEMM that defines the peak: large enough to reach the BLAS plateau on a CPU.
@@ -46,23 +47,37 @@ def gemm_peak_gflops(shape=GEMM_SHAPE, repeats: int = 5) -> float:
     return 2.0 * m * k * n / seconds / 1e9
 
 
-def model_flops_per_step(cfg: ExperimentConfig) -> float:
-    """FLOPs of one unsupervised train step (multiply-add = 2 FLOPs; element-wise ops ignored).
+def _operands(gemm: Gemm, seed: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Random operands of one product of ``gemm``, stored as the step stores them."""
+    a_shape = (gemm.k, gemm.m) if gemm.transpose_a else (gemm.m, gemm.k)
+    b_shape = (gemm.n, gemm.k) if gemm.transpose_b else (gemm.k, gemm.n)
+    return (
+        tf.random.stateless_normal(a_shape, seed=[seed, 1]),
+        tf.random.stateless_normal(b_shape, seed=[seed, 2]),
+    )
 
-    Counts the mixing g on both views (forward only), the encoder on both views (forward,
-    weight gradients, and input gradients for every layer but the first), and the loss's
-    ``[B, B]`` similarity matrix (forward and both gradients).
+
+def gemm_only_seconds(cfg: ExperimentConfig, repeats: int = 5) -> float:
+    """Median time of a graph that runs exactly the step's matmuls (:func:`step_gemms`), one
+    after another on operands of their shapes, and nothing else.
+
+    The step cannot run its matmuls faster than they run here, so ``model FLOPs / this`` is
+    what the model's shapes allow on this machine, and ``this / step time`` is the share of the
+    step spent in matmuls.
     """
-    batch, n = cfg.batch_size, cfg.dim
-    rows = 2 * batch  # both views go through g and f
-    widths = [n, *cfg.hidden_widths, n]
-    layers = list(zip(widths[:-1], widths[1:]))
-    encoder_forward = sum(2 * rows * i * o for i, o in layers)
-    weight_grads = encoder_forward
-    input_grads = encoder_forward - 2 * rows * layers[0][0] * layers[0][1]
-    mixing = cfg.mixing_layers * 2 * rows * n * n
-    similarity = 3 * 2 * batch * batch * n  # forward, d/anchors, d/negatives
-    return float(encoder_forward + weight_grads + input_grads + mixing + similarity)
+    gemms = [g for g in step_gemms(cfg) for _ in range(g.count)]
+    operands = [_operands(gemm, seed) for seed, gemm in enumerate(gemms)]
+
+    @tf.function  # operands are arguments: as captured constants grappler would fold the graph
+    def run(operands):
+        done = tf.constant(0.0)
+        for gemm, (a, b) in zip(gemms, operands):
+            with tf.control_dependencies([done]):  # one at a time, as in the step
+                c = tf.matmul(a, b, transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b)
+                done = done + c[0, 0]  # a data edge: grappler prunes control-only uses
+        return done
+
+    return _median_seconds(lambda _: run(operands).numpy(), repeats)
 
 
 def _time_steps(step_fn, steps: int) -> float:
@@ -94,6 +109,7 @@ def run_bench(
         peak_before = gemm_peak_gflops(gemm_shape)
         step_times = [_time_steps(step_fn, steps) / steps for _ in range(repeats)]
         peak_after = gemm_peak_gflops(gemm_shape)
+        gemm_seconds = gemm_only_seconds(cfg)
         step_seconds = statistics.median(step_times)
         sampling_seconds = _sampling_seconds(trainer, cfg)
         eval_seconds = _eval_seconds(trainer)
@@ -114,6 +130,9 @@ def run_bench(
         "gemm_peak_gflops": peak,
         "gemm_shape": list(gemm_shape),
         "achieved_over_peak": achieved / peak,
+        "gemm_only_ms": 1e3 * gemm_seconds,
+        "gemm_only_over_peak": flops / gemm_seconds / 1e9 / peak,
+        "gemm_share_of_step": gemm_seconds / step_seconds,
         "step_ms_median": 1e3 * step_seconds,
         "step_ms_all": [1e3 * t for t in step_times],
         "warmup_seconds": compile_seconds,
@@ -154,6 +173,9 @@ def format_report(r: dict) -> str:
             f"{r['achieved_gflops']:.1f} GFLOP/s",
             f"GEMM peak      {r['gemm_peak_gflops']:.1f} GFLOP/s (fp32 {r['gemm_shape']})",
             f"achieved/peak  {r['achieved_over_peak']:.3f}",
+            f"matmuls alone  {r['gemm_only_ms']:.1f} ms = {r['gemm_only_over_peak']:.3f} of peak"
+            f" (the step's own products at their shapes: {100 * r['gemm_share_of_step']:.0f} %"
+            " of the step)",
             f"sampling       {r['sampling_ms']:.2f} ms ({sampling_pct:.1f} % of a step)",
             f"evaluation     {r['eval_ms']:.1f} ms ({eval_pct:.2f} % of training at the interval)",
             f"peak RSS       {r['peak_rss_mb']:.0f} MB",
