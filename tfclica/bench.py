@@ -59,21 +59,24 @@ def _operands(gemm: Gemm, seed: int) -> tuple[tf.Tensor, tf.Tensor]:
 
 def gemm_only_seconds(cfg: ExperimentConfig, repeats: int = 5) -> float:
     """Median time of a graph that runs exactly the step's matmuls (:func:`step_gemms`), one
-    after another on operands of their shapes, and nothing else.
+    after another with the step's kernels, and nothing else.
 
-    The step cannot run its matmuls faster than they run here, so ``model FLOPs / this`` is
-    what the model's shapes allow on this machine, and ``this / step time`` is the share of the
-    step spent in matmuls.
+    ``model FLOPs / this`` is what the model's shapes allow on this machine if every other
+    part of the step were free, and ``this / step time`` is the share of the step that its
+    matmuls need. Products of one shape share their operands (less memory; if anything, warm
+    caches make this time shorter, not longer).
     """
-    gemms = [g for g in step_gemms(cfg) for _ in range(g.count)]
-    operands = [_operands(gemm, seed) for seed, gemm in enumerate(gemms)]
+    shapes = list(dict.fromkeys(g[2:] for g in step_gemms(cfg)))  # shape + transposes, in order
+    operands = [_operands(Gemm("", 1, *shape), seed) for seed, shape in enumerate(shapes)]
+    order = [shapes.index(g[2:]) for g in step_gemms(cfg) for _ in range(g.count)]
 
     @tf.function  # operands are arguments: as captured constants grappler would fold the graph
     def run(operands):
         done = tf.constant(0.0)
-        for gemm, (a, b) in zip(gemms, operands):
+        for index in order:
+            (_, _, _, ta, tb), (a, b) = shapes[index], operands[index]
             with tf.control_dependencies([done]):  # one at a time, as in the step
-                c = tf.matmul(a, b, transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b)
+                c = tf.matmul(a, b, transpose_a=ta, transpose_b=tb)
                 done = done + c[0, 0]  # a data edge: grappler prunes control-only uses
         return done
 
@@ -109,10 +112,11 @@ def run_bench(
         peak_before = gemm_peak_gflops(gemm_shape)
         step_times = [_time_steps(step_fn, steps) / steps for _ in range(repeats)]
         peak_after = gemm_peak_gflops(gemm_shape)
-        gemm_seconds = gemm_only_seconds(cfg)
         step_seconds = statistics.median(step_times)
         sampling_seconds = _sampling_seconds(trainer, cfg)
         eval_seconds = _eval_seconds(trainer)
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before:
+    gemm_seconds = gemm_only_seconds(cfg)  # its operands are not the step's memory
     flops = model_flops_per_step(cfg)
     achieved = flops / step_seconds / 1e9
     peak = max(peak_before, peak_after)
@@ -140,7 +144,7 @@ def run_bench(
         "sampling_fraction_of_step": sampling_seconds / step_seconds,
         "eval_ms": 1e3 * eval_seconds,
         "eval_fraction_of_training": eval_seconds / (eval_seconds + cfg.eval_every * step_seconds),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb,
     }
 
 
