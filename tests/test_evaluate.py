@@ -5,7 +5,6 @@ import shutil
 
 import keras
 import pytest
-from test_export import make_run_dir
 
 from tfclica.cli.main import main
 from tfclica.config import ConfigError
@@ -18,7 +17,7 @@ SAMPLES = 512
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(tmp_path_factory, make_run_dir):
     cfg, run_dir, mixing = make_run_dir(tmp_path_factory.mktemp("run") / "eval-run", seed=5)
     out = tmp_path_factory.mktemp("exports") / "eval-export"
     export_run(run_dir, out)
@@ -55,7 +54,7 @@ def test_every_format_gives_the_same_metrics(exported):
         assert metrics["identity"] == pytest.approx(direct["identity"], abs=1e-12)
 
 
-def test_a_different_mixing_is_refused(exported, tmp_path):
+def test_a_different_mixing_is_refused(exported, tmp_path, make_run_dir):
     _, _, _, out = exported
     _, other_run, _ = make_run_dir(tmp_path / "other", seed=6)
     with pytest.raises(ConfigError, match="not the g this encoder was trained on"):

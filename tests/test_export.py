@@ -12,8 +12,7 @@ import tensorflow as tf
 from tfclica import __version__, rundir
 from tfclica.cli.main import main
 from tfclica.config import ConfigError
-from tfclica.encoders import build_mlp_encoder
-from tfclica.evaluation import evaluate_encoder, sample_observations
+from tfclica.evaluation import sample_observations
 from tfclica.export import (
     EncoderInputError,
     ParityError,
@@ -22,37 +21,10 @@ from tfclica.export import (
     read_metadata,
 )
 from tfclica.latents import build_pair_sampler
-from tfclica.mixing import build_mixing
-from tfclica.presets import get_preset
-
-# A small run of the default setting (n=4, narrow encoder). It is built directly in the run
-# directory format rather than trained: export only needs a finished run, not a good one.
-SMALL = dict(dim=4, encoder_widths=(32, 64, 32), steps=10, eval_samples=512, seed=3)
-
-
-def make_run_dir(path, **overrides):
-    """A finished run directory (config, mixing, encoder.keras, metrics) without training."""
-    cfg = get_preset("default").config.replace(**{**SMALL, **overrides})
-    run_dir = rundir.prepare_run_dir(path)
-    mixing = build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed, pilot_draws=500)
-    rundir.save_config(run_dir, cfg)
-    rundir.save_mixing(run_dir, mixing)
-    encoder = build_mlp_encoder(cfg.dim, cfg.dim, cfg.hidden_widths, cfg.head, seed=cfg.seed)
-    head = [layer for layer in encoder.layers if layer.name == "head" and layer.weights]
-    if head:  # as training would: move trained head parameters away from their initial value
-        head[0].set_weights([w * 1.7 + 0.3 for w in head[0].get_weights()])
-    encoder.save(run_dir / rundir.ENCODER_FILE)
-    scores = evaluate_encoder(
-        lambda x: encoder(x).numpy(), build_pair_sampler(cfg), mixing, 512, seed=(cfg.seed, 2)
-    )
-    metrics = {"preset": cfg.preset, "seed": cfg.seed, "steps": cfg.steps}
-    metrics.update(batch_size=cfg.batch_size, wall_seconds=1.0, samples_per_second=None)
-    rundir.write_metrics(run_dir, {**metrics, **scores})
-    return cfg, run_dir, mixing
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(tmp_path_factory, make_run_dir):
     cfg, run_dir, mixing = make_run_dir(tmp_path_factory.mktemp("run") / "small-run")
     out = tmp_path_factory.mktemp("exports") / "small"
     metadata = export_run(run_dir, out, note="unit test")
@@ -232,7 +204,7 @@ def test_parity_failure_exits_1_and_keeps_the_old_export(tmp_path, exported, mon
 
 
 @pytest.mark.parametrize("head", ["learnable-sphere", "box", "none"])
-def test_every_head_exports_with_parity(tmp_path, head):
+def test_every_head_exports_with_parity(tmp_path, head, make_run_dir):
     _, run_dir, _ = make_run_dir(tmp_path / f"run-{head}", head=head, seed=4)
     metadata = export_run(run_dir, tmp_path / "out")
     assert metadata["head"] == head
