@@ -40,6 +40,14 @@ def _positive_int(ctx, param, value):
     "--eval-every", type=int, default=None, callback=_positive_int, help="steps between evaluations"
 )
 @click.option(
+    "--eval-samples",
+    type=int,
+    default=None,
+    callback=_positive_int,
+    help="fresh samples per evaluation (the final scores draw a fit and a held-out set of "
+    "this size)",
+)
+@click.option(
     "--checkpoint-every",
     type=int,
     default=None,

@@ -44,6 +44,7 @@ def test_every_command_is_listed():
         (["train", "--tau", "-1"], "tau"),
         (["train", "--steps", "0"], "--steps"),
         (["train", "--batch-size", "-5"], "--batch-size"),
+        (["train", "--eval-samples", "0"], "--eval-samples"),
         (["train", "--space", "cube"], "cube"),
         (["train", "--config", "missing.toml"], "missing.toml"),
     ],
@@ -55,6 +56,16 @@ def test_bad_input_gives_one_line_and_exit_2(args, needle, capsys):
     assert exit_info.value.code == 2
     assert len(err) == 1 and err[0].startswith("Error:"), err
     assert needle in err[0]
+
+
+def test_eval_samples_sets_the_size_of_the_evaluation(tmp_path):
+    out = tmp_path / "run"
+    main_args = ["train", "--dim", "3", "--steps", "2", "--batch-size", "32", "--eval-every", "2"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*main_args, "--eval-samples", "300", "--out", str(out)])
+    assert exit_info.value.code in (0, None)
+    assert json.loads((out / "metrics.json").read_text())["eval_samples"] == 300
+    assert "eval_samples = 300" in (out / "config.toml").read_text()
 
 
 def test_unwritable_out_is_refused(tmp_path, capsys):
