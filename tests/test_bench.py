@@ -18,17 +18,27 @@ def test_flop_model_counts_the_paper_setting_by_hand():
     assert model_flops_per_step(cfg) / 1e9 == pytest.approx(65.06, abs=0.01)
 
 
-@pytest.mark.parametrize("head", ["sphere", "box"])
 @pytest.mark.parametrize("batch", [300, 1000, 1024])
-def test_step_gemms_cover_the_similarity_matrix_once(head, batch):
-    # Blocks of 512 anchors (1000 = 512 + 488) and either loss kernel: 6 B^2 n FLOPs in all.
-    cfg = get_preset("sphere-vmf-paper").config.replace(batch_size=batch, head=head)
-    gemms = step_gemms(cfg)
-    similarity = [g for g in gemms if "block" in g.label]
+def test_step_gemms_cover_the_similarity_matrix_once(batch):
+    # Blocks of 512 anchors (1000 = 512 + 488): 6 B^2 n FLOPs in all, every anchor once.
+    cfg = get_preset("sphere-vmf-paper").config.replace(batch_size=batch)
+    similarity = [g for g in step_gemms(cfg) if "block" in g.label]
     assert sum(g.flops for g in similarity) == 6 * batch * batch * 10
     forward = [g for g in similarity if g.label.startswith("similarity")]
-    assert sum(g.count * g.m for g in forward) == batch  # every anchor in one block
-    assert len(similarity) == len(forward) * (2 if head == "sphere" else 3)
+    assert sum(g.count * g.m for g in forward) == batch and len(similarity) == 2 * len(forward)
+
+
+def test_step_gemms_run_the_encoder_in_its_compute_dtype():
+    cfg = get_preset("sphere-vmf-paper").config.replace(precision="mixed_bfloat16")
+    dtypes = {g.label.split()[0]: g.dtype for g in step_gemms(cfg)}
+    assert dtypes == {
+        "mixing": "float32",
+        "layer": "bfloat16",
+        "similarity": "float32",
+        "d": "float32",
+    }
+    # 7 layers: forward and dW each, dx for all but the first.
+    assert sum(g.label.startswith("layer") for g in step_gemms(cfg)) == 7 * 3 - 1
 
 
 def test_bench_reports_consistent_fields():
@@ -43,5 +53,6 @@ def test_bench_reports_consistent_fields():
     assert r["achieved_over_peak"] == pytest.approx(r["achieved_gflops"] / r["gemm_peak_gflops"])
     assert r["gemm_peak_gflops"] > 0 and len(r["step_ms_all"]) == 2
     assert r["gemm_share_of_step"] == pytest.approx(r["gemm_only_ms"] / r["step_ms_median"])
+    assert r["gemm_only_ms"] > 0
     gemm_gflops = r["model_gflops_per_step"] / (r["gemm_only_ms"] / 1e3)
     assert r["gemm_only_over_peak"] == pytest.approx(gemm_gflops / r["gemm_peak_gflops"])

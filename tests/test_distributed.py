@@ -72,16 +72,17 @@ def _child() -> None:
         dim=3, encoder_widths=(16, 16), steps=3, batch_size=64, eval_every=3,
         checkpoint_every=3, eval_samples=256, loss="ntxent",
     )  # fmt: skip
-    for objective in ("unsupervised", "supervised"):
+    runs = (("ntxent", "unsupervised"), ("ntxent", "supervised"), ("cosine", "unsupervised"))
+    for loss, objective in runs:
         weights = {}
         for strategy_name in ("mirrored", "default"):
             run_dir = rundir.prepare_run_dir(Path(tempfile.mkdtemp()) / strategy_name)
-            run_cfg = cfg.replace(strategy=strategy_name, objective=objective)
+            run_cfg = cfg.replace(strategy=strategy_name, loss=loss, objective=objective)
             trainer = Trainer(run_cfg, run_dir, data_shards=2)
             trainer.run_steps()
             weights[strategy_name] = [w.numpy() for w in trainer.encoder.weights]
             out[f"replicas_{strategy_name}"] = trainer.replicas
-        out[f"trainer_weight_err_{objective}"] = max(
+        out[f"trainer_weight_err_{loss}_{objective}"] = max(
             float(np.max(np.abs(a - b))) for a, b in zip(weights["mirrored"], weights["default"])
         )
     print("RESULT " + json.dumps(out))
@@ -109,15 +110,18 @@ def test_cross_replica_loss_and_gradients_equal_one_device(measured, name, p):
 
 
 def test_trainer_on_two_replicas_equals_one_device_on_the_same_shards(measured):
-    # NT-Xent (needs the gathered positives too) and the supervised MSE objective.
+    # NT-Xent (needs the gathered positives too), the supervised MSE objective, and cosine.
     assert measured["replicas_mirrored"] == 2 and measured["replicas_default"] == 1
     # Three Adam steps (lr 1e-3) from identical weights; XLA full step vs per-part XLA round
     # differently (~1e-7 relative), and Adam's first steps scale a gradient by 1/(|g| + 1e-7):
     # 1e-5 is far above that noise and far below one step's size (1e-3), so a wrong negative
     # set or batch (each changes updates by O(lr)) fails. Adam hides a constant loss factor;
     # the scale is checked exactly by the gradient test above.
-    assert measured["trainer_weight_err_unsupervised"] < 1e-5
-    assert measured["trainer_weight_err_supervised"] < 1e-5  # MSE: the same loss scaling
+    assert measured["trainer_weight_err_ntxent_unsupervised"] < 1e-5
+    assert measured["trainer_weight_err_ntxent_supervised"] < 1e-5  # MSE: the same loss scaling
+    # The cosine loss behind the sphere head: one device takes the symmetric kernel with a
+    # shared shift, two replicas the blocked one over gathered negatives.
+    assert measured["trainer_weight_err_cosine_unsupervised"] < 1e-5
 
 
 if __name__ == "__main__":

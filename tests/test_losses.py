@@ -160,7 +160,7 @@ def test_gradient_matches_finite_differences_for_small_p():
 @pytest.mark.parametrize(
     "loss",
     [
-        CosineInfoNCE(0.25, alpha=0.6, equal_norms=True),
+        CosineInfoNCE(0.25, alpha=0.6),
         LpInfoNCE(0.5, p=1.5),
         NTXent(0.2),
         AlignUniform(0.5, 3.0),
@@ -238,39 +238,92 @@ def test_blocked_similarity_logsumexp_equals_one_block():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("radius, tau", [(1.0, 1.0), (1.0, 0.05), (3.0, 0.1)])
-def test_self_similarity_logsumexp_equals_autodiff_of_the_plain_formula(radius, tau):
-    # Anchors of one norm (a sphere head of this radius); radius^2/tau up to 90 puts the global
-    # shift where exp would overflow without it. 23 rows in blocks of 5: a partial last block.
+def _anchors(rng, batch, dim, norms):
+    a = rng.normal(size=(batch, dim))
+    return a / np.linalg.norm(a, axis=1, keepdims=True) * np.asarray(norms)[:, None]
+
+
+# (norms of the 23 anchors, tau): equal norms take the shared shift, whose size radius^2/tau up
+# to 90 would overflow exp without it; a zero row (|a|^2/tau 100 below the shift), norms spread
+# over 0.1..10, or norms equal only up to float32 rounding at radius^2/tau = 9e8 take per-row
+# shifts (under the shared one they underflow to -inf / NaN).
+NORM_CASES = {
+    "equal r=1 tau=1": ([1.0] * 23, 1.0),
+    "equal r=1 tau=0.05": ([1.0] * 23, 0.05),
+    "equal r=3 tau=0.1": ([3.0] * 23, 0.1),
+    "zero row tau=0.01": ([1.0] * 22 + [0.0], 0.01),
+    "spread tau=0.05": (np.geomspace(0.1, 10.0, 23), 0.05),
+    "equal r=3000 tau=0.01": ([3000.0] * 23, 0.01),
+}
+
+
+@pytest.mark.parametrize("case", list(NORM_CASES))
+def test_self_similarity_logsumexp_equals_autodiff_of_the_plain_formula(case):
+    # 23 rows in blocks of 5: a partial last block.
     from tfclica.losses import self_similarity_logsumexp
 
+    norms, tau = NORM_CASES[case]
     rng = np.random.default_rng(6)
-    a = rng.normal(size=(23, 4))
-    a = tf.constant(radius * a / np.linalg.norm(a, axis=1, keepdims=True), tf.float32)
-    col = tf.constant(rng.uniform(-(radius**2), radius**2, size=23) / tau, tf.float32)
+    a = tf.constant(_anchors(rng, 23, 4, norms), tf.float32)
+    col = tf.constant(rng.uniform(-1, 1, size=23) * np.square(norms) / tau, tf.float32)
     w = tf.constant(rng.normal(size=(23,)), tf.float32)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([a, col])
         fused = tf.reduce_sum(w * self_similarity_logsumexp(a, col, tau, rows=5))
         logits = tf.concat([tf.matmul(a, a, transpose_b=True) / tau, col[:, None]], 1)
         plain = tf.reduce_sum(w * tf.reduce_logsumexp(logits, 1))
+    assert np.isfinite(fused.numpy())
     np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-5)
     for got, want in zip(tape.gradient(fused, [a, col]), tape.gradient(plain, [a, col])):
         scale = np.abs(want.numpy()).max()  # relative to the largest entry: float32 sums
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-5 * scale)
 
 
-def test_equal_norms_changes_neither_value_nor_gradients_of_the_cosine_loss():
-    a, p = _pairs(seed=7, batch=40)
-    a, p = tf.constant(2.0 * a), tf.constant(2.0 * p)  # the learnable-sphere head: radius 2
+def test_the_shared_shift_is_taken_exactly_when_no_row_can_underflow(monkeypatch):
+    # The fast branch is the point of the kernel: check which branch runs, not only values.
+    from tfclica import losses
+
+    taken = []
+    real_cond = tf.cond
+
+    def spy(pred, true_fn, false_fn):
+        taken.append(bool(pred))
+        return real_cond(pred, true_fn, false_fn)
+
+    monkeypatch.setattr(losses.tf, "cond", spy)
+    for case, expected in [("equal r=3 tau=0.1", True), ("zero row tau=0.01", False)]:
+        norms, tau = NORM_CASES[case]
+        a = tf.constant(_anchors(np.random.default_rng(1), 23, 4, norms), tf.float32)
+        taken.clear()
+        with tf.GradientTape() as tape:
+            tape.watch(a)
+            value = tf.reduce_sum(losses.self_similarity_logsumexp(a, tf.zeros(23), tau, rows=5))
+        tape.gradient(value, a)
+        assert taken == [expected, expected], case  # forward and backward agree
+
+
+def test_cosine_loss_takes_the_self_similarity_kernel_with_its_own_negatives(monkeypatch):
+    # 600 anchors: two blocks through cosine_infonce itself. Radius 2 (a learnable sphere).
+    from tfclica import losses
+
+    calls = []
+    real = losses.self_similarity_logsumexp
+    monkeypatch.setattr(
+        losses, "self_similarity_logsumexp", lambda *args: calls.append(1) or real(*args)
+    )
+    a, p = _pairs(seed=7, batch=600)
+    a, p = tf.constant(2.0 * a), tf.constant(2.0 * p)
     results = []
-    for equal_norms in (False, True):
+    for own in (True, False):
         with tf.GradientTape() as tape:
             tape.watch([a, p])
-            value = tf.reduce_mean(cosine_infonce(a, p, 0.1, equal_norms=equal_norms))
+            negatives = None if own else tf.identity(a)  # an equal, other tensor: blocked
+            value = tf.reduce_mean(cosine_infonce(a, p, 0.1, negatives=negatives))
         results.append((value.numpy(), [g.numpy() for g in tape.gradient(value, [a, p])]))
-    (v0, g0), (v1, g1) = results
-    np.testing.assert_allclose(v1, v0, rtol=RTOL)
-    for got, want in zip(g1, g0):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(v0, numpy_simclr_loss(a.numpy(), p.numpy(), 0.1).mean(), rtol=RTOL)
+    assert len(calls) == 1
+    (v_fast, g_fast), (v_blocked, g_blocked) = results
+    np.testing.assert_allclose(v_fast, v_blocked, rtol=RTOL)
+    for got, want in zip(g_fast, g_blocked):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3 * np.abs(want).max())
+    expected = numpy_simclr_loss(a.numpy(), p.numpy(), 0.1).mean()
+    np.testing.assert_allclose(v_fast, expected, rtol=RTOL)

@@ -52,33 +52,35 @@ def _operands(gemm: Gemm, seed: int) -> tuple[tf.Tensor, tf.Tensor]:
     a_shape = (gemm.k, gemm.m) if gemm.transpose_a else (gemm.m, gemm.k)
     b_shape = (gemm.n, gemm.k) if gemm.transpose_b else (gemm.k, gemm.n)
     return (
-        tf.random.stateless_normal(a_shape, seed=[seed, 1]),
-        tf.random.stateless_normal(b_shape, seed=[seed, 2]),
+        tf.cast(tf.random.stateless_normal(a_shape, seed=[seed, 1]), gemm.dtype),
+        tf.cast(tf.random.stateless_normal(b_shape, seed=[seed, 2]), gemm.dtype),
     )
 
 
 def gemm_only_seconds(cfg: ExperimentConfig, repeats: int = 5) -> float:
-    """Median time of a graph that runs exactly the step's matmuls (:func:`step_gemms`), one
-    after another with the step's kernels, and nothing else.
+    """Median time of a TF graph that runs exactly the step's matmuls (:func:`step_gemms`, in
+    their dtypes), one after another, and nothing else.
 
-    ``model FLOPs / this`` is what the model's shapes allow on this machine if every other
-    part of the step were free, and ``this / step time`` is the share of the step that its
-    matmuls need. Products of one shape share their operands (less memory; if anything, warm
-    caches make this time shorter, not longer).
+    ``model FLOPs / this`` is what the model's shapes allow on this machine, with TF's graph
+    (oneDNN) kernels, if every other part of the step were free; ``this / step time`` is the
+    share of a graph step that its matmuls need (under ``--xla step`` the step runs XLA's own
+    dot kernels instead). Products of one shape share their operands: less memory, and warm
+    caches can only make this time shorter.
     """
-    shapes = list(dict.fromkeys(g[2:] for g in step_gemms(cfg)))  # shape + transposes, in order
-    operands = [_operands(Gemm("", 1, *shape), seed) for seed, shape in enumerate(shapes)]
-    order = [shapes.index(g[2:]) for g in step_gemms(cfg) for _ in range(g.count)]
+    gemms = step_gemms(cfg)
+    kinds = list(dict.fromkeys(g[2:] for g in gemms))  # shape, transposes, dtype; in order
+    operands = [_operands(Gemm("", 1, *kind), seed) for seed, kind in enumerate(kinds)]
+    order = [kinds.index(g[2:]) for g in gemms for _ in range(g.count)]
 
     @tf.function  # operands are arguments: as captured constants grappler would fold the graph
     def run(operands):
         done = tf.constant(0.0)
         for index in order:
-            (_, _, _, ta, tb), (a, b) = shapes[index], operands[index]
-            with tf.control_dependencies([done]):  # one at a time, as in the step
-                c = tf.matmul(a, b, transpose_a=ta, transpose_b=tb)
-                done = done + c[0, 0]  # a data edge: grappler prunes control-only uses
-        return done
+            gemm, (a, b) = Gemm("", 1, *kinds[index]), operands[index]
+            with tf.control_dependencies([done]):  # one at a time
+                c = tf.matmul(a, b, transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b)
+                done = done + tf.cast(c[0, 0], tf.float32)  # a data edge: grappler prunes
+        return done  # nodes whose outputs feed only control edges
 
     return _median_seconds(lambda _: run(operands).numpy(), repeats)
 
@@ -115,8 +117,8 @@ def run_bench(
         step_seconds = statistics.median(step_times)
         sampling_seconds = _sampling_seconds(trainer, cfg)
         eval_seconds = _eval_seconds(trainer)
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before:
-    gemm_seconds = gemm_only_seconds(cfg)  # its operands are not the step's memory
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gemm_seconds = gemm_only_seconds(cfg)  # after the RSS: its operands are not the step's
     flops = model_flops_per_step(cfg)
     achieved = flops / step_seconds / 1e9
     peak = max(peak_before, peak_after)

@@ -8,8 +8,6 @@ import keras
 from keras import ops
 
 HEAD_NAMES = ("sphere", "learnable-sphere", "box", "none")
-# Heads whose outputs all have one norm (lets the cosine loss use its symmetric kernel).
-EQUAL_NORM_HEADS = ("sphere", "learnable-sphere")
 
 
 @keras.saving.register_keras_serializable(package="tfclica")

@@ -119,28 +119,63 @@ def blocked_similarity_logsumexp(scaled, negatives, column, rows: int = SIMILARI
     return tf.concat(blocks, axis=0)
 
 
-def _symmetric_logsumexp(tau: float, rows: int):
+# The shared shift serves a batch whose rows' own logits |a_i|^2/tau all lie within this of it
+# (exp(-60) ~ 1e-26, far from float32 underflow); otherwise each row gets its own shift.
+SHARED_SHIFT_MARGIN = 60.0
+
+
+def _self_similarity_kernel(tau: float, rows: int):
     """The custom-gradient kernel of :func:`self_similarity_logsumexp` for one ``tau``."""
 
     @tf.custom_gradient
-    def kernel(anchors, column, shift):
+    def kernel(anchors, column):
         batch, n = anchors.shape
         scaled = anchors / tau
-        exps = [
-            tf.exp(tf.matmul(scaled[i : i + rows], anchors, transpose_b=True) - shift)
-            for i in range(0, batch, rows)
-        ]
+        starts = range(0, batch, rows)
+        squares = tf.reduce_sum(tf.square(anchors), axis=-1)
+        shared = tf.maximum(tf.reduce_max(squares) / tau, tf.reduce_max(column))
+        symmetric = tf.reduce_min(squares) / tau - shared >= -SHARED_SHIFT_MARGIN
+
+        def logits(i):
+            return tf.matmul(scaled[i : i + rows], anchors, transpose_b=True)
+
+        def shared_shift():
+            return [tf.exp(logits(i) - shared) for i in starts], tf.fill([batch], shared)
+
+        def row_shifts():
+            blocks = [logits(i) for i in starts]
+            shift = tf.maximum(tf.concat([tf.reduce_max(b, axis=1) for b in blocks], 0), column)
+            return [tf.exp(b - shift[i : i + rows, None]) for i, b in zip(starts, blocks)], shift
+
+        # A cond inside the custom gradient: no autodiff through it, so no zero-filled copies
+        # of the untaken branch's [batch, batch] intermediates.
+        exps, shift = tf.cond(symmetric, shared_shift, row_shifts)
         exp_column = tf.exp(column - shift)
         total = tf.concat([tf.reduce_sum(e, axis=1) for e in exps], 0) + exp_column
 
         def grad(upstream):
-            # d/d(scaled_i) = w_i (E a)_i and d/d(a_j as a negative) = (E^T (w * scaled))_j,
-            # and E^T = E: one product per block gives both.
+            # d/d(scaled_i) = w_i (E a)_i and d/d(a_j as a negative) = (E^T (w * scaled))_j.
             weight = (upstream / total)[:, None]
-            both = tf.concat([anchors, weight * scaled], 1)
-            products = tf.concat([tf.matmul(e, both) for e in exps], 0)
-            d_anchors = weight * products[:, :n] / tau + products[:, n:]
-            return d_anchors, exp_column * weight[:, 0], tf.zeros_like(shift)
+            weighted = weight * scaled
+
+            def symmetric_grad():  # E^T = E: one product per block gives both
+                products = tf.concat(
+                    [tf.matmul(e, tf.concat([anchors, weighted], 1)) for e in exps], 0
+                )
+                return weight * products[:, :n] / tau + products[:, n:]
+
+            def general_grad():
+                d_scaled = weight * tf.concat([tf.matmul(e, anchors) for e in exps], 0)
+                d_negatives = tf.add_n(
+                    [
+                        tf.matmul(e, weighted[i : i + rows], transpose_a=True)
+                        for i, e in zip(starts, exps)
+                    ]
+                )
+                return d_scaled / tau + d_negatives
+
+            d_anchors = tf.cond(symmetric, symmetric_grad, general_grad)
+            return d_anchors, exp_column * weight[:, 0]
 
         return shift + tf.math.log(total), grad
 
@@ -148,19 +183,19 @@ def _symmetric_logsumexp(tau: float, rows: int):
 
 
 def self_similarity_logsumexp(anchors, column, tau: float, rows: int = SIMILARITY_ROWS):
-    """Row-wise ``logsumexp`` of ``[anchors @ anchors^T / tau, column[:, None]]`` for anchors of
-    equal norm (the output of a sphere head).
+    """Row-wise ``logsumexp`` of ``[anchors @ anchors^T / tau, column[:, None]]``: the anchors
+    as their own negatives.
 
-    Same values and gradients as :func:`blocked_similarity_logsumexp` with the anchors as their
-    own negatives, but faster: with one scalar shift ``c`` the matrix ``E = exp(a a^T/tau - c)``
-    is symmetric, so the backward pass needs one product per block instead of two, and
-    ``c = max(max_i |a_i|^2 / tau, max_i column_i)`` bounds every logit (Cauchy-Schwarz), so no
-    pass looks for row maxima. Each row keeps its own term ``exp(|a_i|^2/tau - c)``, which is 1
-    when the norms are equal; norms that differ by more than about ``80 tau`` in ``|a|^2`` would
-    underflow whole rows, hence the precondition.
+    Same values and gradients as :func:`blocked_similarity_logsumexp` with ``negatives =
+    anchors``, but faster when the anchors' norms are (nearly) equal, as behind a sphere head:
+    one scalar shift ``c = max(max_i |a_i|^2 / tau, max_i column_i)`` then bounds every logit
+    (Cauchy-Schwarz), so no pass looks for row maxima, and ``E = exp(a a^T/tau - c)`` is
+    symmetric, so the backward pass needs one product per block instead of two. A batch whose
+    norms spread so far that a row could underflow under that shift (see
+    ``SHARED_SHIFT_MARGIN``) takes per-row shifts and the two products instead.
 
     Args:
-        anchors: ``[batch, n]`` of equal norm, also the negatives; static batch size.
+        anchors: ``[batch, n]``, also the negatives; static shape.
         column: ``[batch]``, the positive logits.
         tau: temperature.
         rows: anchors per block.
@@ -168,23 +203,14 @@ def self_similarity_logsumexp(anchors, column, tau: float, rows: int = SIMILARIT
     Returns:
         ``[batch]``.
     """
-    squares = tf.reduce_sum(tf.square(tf.stop_gradient(anchors)), axis=-1)
-    shift = tf.maximum(tf.reduce_max(squares) / tau, tf.reduce_max(tf.stop_gradient(column)))
-    return _symmetric_logsumexp(tau, rows)(anchors, column, shift)
+    return _self_similarity_kernel(tau, rows)(anchors, column)
 
 
 def _log_mean_exp(x, axis):
     return tf.reduce_logsumexp(x, axis=axis) - tf.math.log(tf.cast(tf.shape(x)[axis], x.dtype))
 
 
-def cosine_infonce(
-    anchors,
-    positives,
-    tau: float = 1.0,
-    negatives=None,
-    alpha: float = 0.5,
-    equal_norms: bool = False,
-):
+def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None, alpha: float = 0.5):
     """Per-anchor dot-product InfoNCE (the reference's ``SimCLRLoss``).
 
     ``l_i = 2 * (alpha * (-s_ii~) + (1 - alpha) * logsumexp({s_ij}_j U {s_ii~}))`` with
@@ -197,16 +223,15 @@ def cosine_infonce(
         tau: temperature.
         negatives: ``[m, n]`` encodings used as negatives (default ``anchors``).
         alpha: weight of the positive term.
-        equal_norms: the anchors all have the same norm (a sphere head), so with the anchors
-            as negatives the faster :func:`self_similarity_logsumexp` applies.
 
     Returns:
         ``[batch]`` per-anchor losses.
     """
+    own_negatives = negatives is None or negatives is anchors
+    anchors = tf.convert_to_tensor(anchors)
     scaled = anchors / tau  # scale [batch, n], not the [batch, m] similarity matrix
     pos = tf.reduce_sum(scaled * positives, axis=-1)
-    own_negatives = negatives is None or negatives is anchors
-    if equal_norms and own_negatives and anchors.shape[0] is not None:
+    if own_negatives and anchors.shape.is_fully_defined():  # one replica: the faster kernel
         lse = self_similarity_logsumexp(anchors, pos, tau)
     else:
         lse = blocked_similarity_logsumexp(scaled, anchors if own_negatives else negatives, pos)
@@ -322,29 +347,17 @@ class CosineInfoNCE(_InfoNCELoss):
     Args:
         tau: temperature (matched to a vMF conditional when ``tau = 1/kappa``).
         alpha: weight of the positive term (the reference's default 1/2).
-        equal_norms: the encodings all have the same norm (a sphere head): enables the
-            faster symmetric kernel (see :func:`cosine_infonce`).
     """
 
-    def __init__(
-        self,
-        tau: float = 1.0,
-        alpha: float = 0.5,
-        equal_norms: bool = False,
-        name="cosine_infonce",
-        **kwargs,
-    ):
+    def __init__(self, tau: float = 1.0, alpha: float = 0.5, name="cosine_infonce", **kwargs):
         super().__init__(tau, name=name, **kwargs)
         self.alpha = float(alpha)
-        self.equal_norms = bool(equal_norms)
 
     def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
-        return cosine_infonce(
-            anchors, positives, self.tau, all_anchors, self.alpha, self.equal_norms
-        )
+        return cosine_infonce(anchors, positives, self.tau, all_anchors, self.alpha)
 
     def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha, "equal_norms": self.equal_norms}
+        return {**super().get_config(), "alpha": self.alpha}
 
 
 class _DistanceLoss(_InfoNCELoss):
@@ -409,15 +422,10 @@ class AlignUniform(_DistanceLoss):
         return align_uniform(anchors, positives, self.tau, self.p, all_anchors, self.alpha)
 
 
-def build_loss(
-    name: str, tau: float = 1.0, p: float = 2.0, equal_norms: bool = False
-) -> _InfoNCELoss:
-    """The loss called ``name`` (the ``--loss`` vocabulary: cosine, lp, ntxent, align-uniform).
-
-    ``equal_norms`` says the encoder ends in a sphere head (used by the cosine loss).
-    """
+def build_loss(name: str, tau: float = 1.0, p: float = 2.0) -> _InfoNCELoss:
+    """The loss called ``name`` (the ``--loss`` vocabulary: cosine, lp, ntxent, align-uniform)."""
     if name == "cosine":
-        return CosineInfoNCE(tau, equal_norms=equal_norms)
+        return CosineInfoNCE(tau)
     if name == "lp":
         return LpInfoNCE(tau, p)
     if name == "ntxent":

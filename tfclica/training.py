@@ -32,7 +32,7 @@ from tensorflow.core.framework import summary_pb2
 from tfclica import rundir
 from tfclica.checkpoints import restore_newest_readable
 from tfclica.config import ConfigError, ExperimentConfig
-from tfclica.encoders import EQUAL_NORM_HEADS, build_mlp_encoder
+from tfclica.encoders import build_mlp_encoder
 from tfclica.errors import RunError
 from tfclica.evaluation import evaluate_encoder
 from tfclica.latents import build_pair_sampler, seeds
@@ -133,9 +133,7 @@ class Trainer:
             self.mixing = build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed)
             rundir.save_mixing(self.run_dir, self.mixing)
         self.sampler = build_pair_sampler(cfg)
-        self.loss_fn = build_loss(
-            cfg.loss, tau=cfg.tau, p=cfg.model_p, equal_norms=cfg.head in EQUAL_NORM_HEADS
-        )
+        self.loss_fn = build_loss(cfg.loss, tau=cfg.tau, p=cfg.model_p)
         with self.strategy.scope():
             self.encoder = build_mlp_encoder(
                 cfg.dim,

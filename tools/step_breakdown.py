@@ -70,14 +70,14 @@ def main() -> None:
     def loss_forward_backward():
         with tf.GradientTape() as tape:
             a, p = tf.split(encoder(x, training=True), 2)
-            loss = tf.reduce_mean(cosine_infonce(a, p, cfg.tau, equal_norms=True))
+            loss = tf.reduce_mean(cosine_infonce(a, p, cfg.tau))
         return tf.add_n([tf.reduce_sum(g) for g in tape.gradient(loss, variables)])
 
     def similarity_only():
         a, p = tf.split(tf.math.l2_normalize(x, -1), 2)  # unit norm, as after the sphere head
         with tf.GradientTape() as tape:
             tape.watch(a)
-            loss = tf.reduce_mean(cosine_infonce(a, p, cfg.tau, equal_norms=True))
+            loss = tf.reduce_mean(cosine_infonce(a, p, cfg.tau))
         return tf.reduce_sum(tape.gradient(loss, a))
 
     grads = [tf.zeros_like(v) for v in variables]
@@ -91,7 +91,7 @@ def main() -> None:
         xx = mixing(tf.concat([z, zt], 0))
         with tf.GradientTape() as tape:
             a, p = tf.split(encoder(xx, training=True), 2)
-            loss = tf.reduce_mean(cosine_infonce(a, p, cfg.tau, equal_norms=True))
+            loss = tf.reduce_mean(cosine_infonce(a, p, cfg.tau))
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
