@@ -50,8 +50,7 @@ def step_gemms(cfg: ExperimentConfig, similarity_rows: int = SIMILARITY_ROWS) ->
     """
     batch, n = cfg.batch_size, cfg.dim
     rows = 2 * batch
-    compute = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(cfg.precision)
-    dtype = compute or "float32"
+    dtype = {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(cfg.precision, "float32")
     gemms = []
     if cfg.mixing_layers:
         gemms.append(Gemm("mixing g", cfg.mixing_layers, rows, n, n))
