@@ -68,6 +68,20 @@ def logsumexp_with_column(logits, column):
     return shift + tf.math.log(total), grad
 
 
+def _row_shifted_exp(logits, column):
+    """``exp(logits - shift)`` with each row's own shift ``max(row max, column)``, and the shift."""
+    shift = tf.maximum(tf.reduce_max(logits, axis=1), column)
+    return tf.exp(logits - shift[:, None]), shift
+
+
+def _weighted_similarity_grads(exp_logits, weight, scaled, negatives):
+    """Gradients of ``sum_i weight_i * sum_j exp_logits_ij`` through ``scaled @ negatives^T``:
+    ``(d scaled, d negatives)``, the per-row weights folded into the two matmuls."""
+    d_scaled = weight * tf.matmul(exp_logits, negatives)
+    d_negatives = tf.matmul(exp_logits, weight * scaled, transpose_a=True)
+    return d_scaled, d_negatives
+
+
 @tf.custom_gradient
 def similarity_logsumexp(scaled, negatives, column):
     """Row-wise ``logsumexp`` of ``[scaled @ negatives^T, column[:, None]]``, fused.
@@ -84,16 +98,13 @@ def similarity_logsumexp(scaled, negatives, column):
     Returns:
         ``[batch]``.
     """
-    logits = tf.matmul(scaled, negatives, transpose_b=True)
-    shift = tf.stop_gradient(tf.maximum(tf.reduce_max(logits, axis=1), column))
-    exp_logits = tf.exp(logits - shift[:, None])
+    exp_logits, shift = _row_shifted_exp(tf.matmul(scaled, negatives, transpose_b=True), column)
     exp_column = tf.exp(column - shift)
     total = tf.reduce_sum(exp_logits, axis=1) + exp_column
 
     def grad(upstream):
         weight = (upstream / total)[:, None]
-        d_scaled = weight * tf.matmul(exp_logits, negatives)
-        d_negatives = tf.matmul(exp_logits, weight * scaled, transpose_a=True)
+        d_scaled, d_negatives = _weighted_similarity_grads(exp_logits, weight, scaled, negatives)
         return d_scaled, d_negatives, exp_column * weight[:, 0]
 
     return shift + tf.math.log(total), grad
@@ -143,9 +154,8 @@ def _self_similarity_kernel(tau: float, rows: int):
             return [tf.exp(logits(i) - shared) for i in starts], tf.fill([batch], shared)
 
         def row_shifts():
-            blocks = [logits(i) for i in starts]
-            shift = tf.maximum(tf.concat([tf.reduce_max(b, axis=1) for b in blocks], 0), column)
-            return [tf.exp(b - shift[i : i + rows, None]) for i, b in zip(starts, blocks)], shift
+            pairs = [_row_shifted_exp(logits(i), column[i : i + rows]) for i in starts]
+            return [e for e, _ in pairs], tf.concat([shift for _, shift in pairs], 0)
 
         # A cond inside the custom gradient: no autodiff through it, so no zero-filled copies
         # of the untaken branch's [batch, batch] intermediates.
@@ -156,23 +166,20 @@ def _self_similarity_kernel(tau: float, rows: int):
         def grad(upstream):
             # d/d(scaled_i) = w_i (E a)_i and d/d(a_j as a negative) = (E^T (w * scaled))_j.
             weight = (upstream / total)[:, None]
-            weighted = weight * scaled
 
             def symmetric_grad():  # E^T = E: one product per block gives both
-                products = tf.concat(
-                    [tf.matmul(e, tf.concat([anchors, weighted], 1)) for e in exps], 0
-                )
+                both = tf.concat([anchors, weight * scaled], 1)
+                products = tf.concat([tf.matmul(e, both) for e in exps], 0)
                 return weight * products[:, :n] / tau + products[:, n:]
 
-            def general_grad():
-                d_scaled = weight * tf.concat([tf.matmul(e, anchors) for e in exps], 0)
-                d_negatives = tf.add_n(
-                    [
-                        tf.matmul(e, weighted[i : i + rows], transpose_a=True)
-                        for i, e in zip(starts, exps)
-                    ]
-                )
-                return d_scaled / tau + d_negatives
+            def general_grad():  # as similarity_logsumexp, block by block
+                parts = [
+                    _weighted_similarity_grads(
+                        e, weight[i : i + rows], scaled[i : i + rows], anchors
+                    )
+                    for i, e in zip(starts, exps)
+                ]
+                return tf.concat([d for d, _ in parts], 0) / tau + tf.add_n([d for _, d in parts])
 
             d_anchors = tf.cond(symmetric, symmetric_grad, general_grad)
             return d_anchors, exp_column * weight[:, 0]
