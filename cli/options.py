@@ -62,7 +62,8 @@ def resolve_config(preset: str | None, config_file: Path | None, overrides: dict
     A TOML file written by a run is fully resolved, so its own ``preset`` key only labels it;
     the base is the named preset only when ``--preset`` is given or no file is.
     """
-    from tfclica.config import ConfigError, ExperimentConfig, parse_toml
+    from tfclica.config import ExperimentConfig, parse_toml
+    from tfclica.errors import ConfigError
     from tfclica.presets import get_preset
 
     values: dict[str, Any] = {}

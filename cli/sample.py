@@ -42,7 +42,7 @@ def command(preset, config_file, num_samples, out, seed, mixing_dir, **kwargs):
         overrides["seed"] = seed
     cfg = resolve_config(preset, config_file, overrides)
     if not Path(out).parent.is_dir():
-        from tfclica.config import ConfigError
+        from tfclica.errors import ConfigError
 
         raise ConfigError(f"--out {out}: {Path(out).parent} is not a directory")
     from tfclica.cli.quiet import import_tensorflow_quietly
@@ -53,7 +53,7 @@ def command(preset, config_file, num_samples, out, seed, mixing_dir, **kwargs):
     import numpy as np
 
     from tfclica import rundir
-    from tfclica.config import ConfigError
+    from tfclica.errors import ConfigError
     from tfclica.mixing import build_mixing
 
     if mixing_dir is not None:
@@ -75,6 +75,7 @@ def draw(cfg, mixing, num: int) -> dict:
     import tensorflow as tf
 
     from tfclica.latents import build_pair_sampler, seeds
+    from tfclica.streams import Stream, seed_of
 
     sampler = build_pair_sampler(cfg)
     chunk = min(num, _CHUNK)
@@ -85,7 +86,7 @@ def draw(cfg, mixing, num: int) -> dict:
         return z, z_tilde, mixing(z), mixing(z_tilde)
 
     # Stream [seed, 2]: apart from training's [seed, 0] and in-training evaluation's [seed, 1].
-    base = seeds.as_seed((cfg.seed, 2))
+    base = seeds.as_seed(seed_of(cfg.seed, Stream.SAMPLE))
     parts = [pairs(seeds.fold(base, i)) for i in range(-(-num // chunk))]
     names = ("z", "z_tilde", "x", "x_tilde")
     return {k: np.concatenate([p[j].numpy() for p in parts])[:num] for j, k in enumerate(names)}

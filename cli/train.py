@@ -91,7 +91,7 @@ def _positive_int(ctx, param, value):
 def command(preset, config_file, out, resume, data_shards, **kwargs):
     """Train, evaluate, and write a run directory (config, mixing, checkpoints, metrics)."""
     from tfclica import rundir
-    from tfclica.config import ConfigError
+    from tfclica.errors import ConfigError
 
     overrides = setting_overrides(kwargs)
     overrides.update({k: v for k, v in kwargs.items() if v is not None})

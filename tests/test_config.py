@@ -1,6 +1,7 @@
 import pytest
 
-from tfclica.config import ConfigError, ExperimentConfig, parse_toml, to_toml
+from tfclica.config import ExperimentConfig, parse_toml, to_toml
+from tfclica.errors import ConfigError
 from tfclica.presets import all_presets, get_preset
 
 

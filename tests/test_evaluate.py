@@ -7,7 +7,7 @@ import keras
 import pytest
 
 from tfclica.cli.main import main
-from tfclica.config import ConfigError
+from tfclica.errors import ConfigError
 from tfclica.evaluation import evaluate_encoder
 from tfclica.export import evaluate_model, export_run
 from tfclica.latents import build_pair_sampler

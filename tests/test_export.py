@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from tfclica import __version__, rundir
 from tfclica.cli.main import main
-from tfclica.config import ConfigError
+from tfclica.errors import ConfigError
 from tfclica.evaluation import sample_observations
 from tfclica.export import (
     EncoderInputError,

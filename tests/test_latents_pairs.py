@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from tfclica.config import ConfigError, ExperimentConfig
+from tfclica.config import ExperimentConfig
+from tfclica.errors import ConfigError
 from tfclica.latents import (
     Box,
     Euclidean,

@@ -8,7 +8,7 @@ import pytest
 
 from tfclica import rundir
 from tfclica.cli.main import main
-from tfclica.config import ConfigError
+from tfclica.errors import ConfigError
 from tfclica.presets import get_preset
 from tfclica.training import Trainer
 

@@ -155,7 +155,7 @@ def test_unavailable_strategy_is_a_one_line_config_error(tmp_path, capsys, strat
 
 
 def test_batch_that_does_not_split_into_shards_is_a_config_error(tmp_path):
-    from tfclica.config import ConfigError
+    from tfclica.errors import ConfigError
 
     cfg = get_preset("default").config.replace(dim=3, batch_size=63, strategy="default")
     with pytest.raises(ConfigError, match="batch_size=63"):

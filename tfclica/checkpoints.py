@@ -14,7 +14,7 @@ import logging
 
 import tensorflow as tf
 
-from tfclica.config import ConfigError
+from tfclica.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

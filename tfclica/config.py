@@ -13,6 +13,8 @@ from typing import Any
 
 import tomllib
 
+from tfclica.errors import ConfigError
+
 SPACES = ("sphere", "box", "unbounded")
 MARGINALS = ("uniform", "normal", "laplace", "gennorm")
 CONDITIONALS = ("vmf", "normal", "laplace", "gennorm")
@@ -25,10 +27,6 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # (faster on CPUs at large batches, where oneDNN's matmuls and element-wise kernels beat
 # XLA:CPU's); auto picks "step" on a GPU/TPU or for small batches, "sampling" otherwise.
 XLA_MODES = ("auto", "step", "sampling")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot describe a valid experiment; the message names the parameter."""
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from tfclica import __version__, rundir
-from tfclica.config import ConfigError, ExperimentConfig
-from tfclica.errors import RunError
+from tfclica.config import ExperimentConfig
+from tfclica.errors import ConfigError, ParityError
 from tfclica.exporting_formats import (
     INPUT_NAME,
     MIN_OPSET,
@@ -43,6 +43,7 @@ from tfclica.exporting_loaders import (
     LoadedEncoder,
     load_encoder,
 )
+from tfclica.streams import Stream
 
 __all__ = [
     "FORMATS",
@@ -61,13 +62,7 @@ REFERENCE_IO_FILE = "reference_io.npz"
 PARITY_SAMPLES = 10_000
 PARITY_TOLERANCE = 1e-5
 REFERENCE_IO_SAMPLES = 256
-# Seed streams (second seed word): the run's own final evaluation uses 2; these stay apart.
-EVALUATE_STREAM, PARITY_STREAM, REFERENCE_IO_STREAM = 3, 4, 5
 FORMAT_VERSION = 1
-
-
-class ParityError(RunError):
-    """An exported encoder disagrees with the Keras encoder beyond the tolerance."""
 
 
 def _software_versions() -> dict[str, str]:
@@ -172,7 +167,7 @@ def _observations(cfg: ExperimentConfig, mixing, num: int, stream: int):
     from tfclica.evaluation import sample_observations
     from tfclica.latents import build_pair_sampler
 
-    return sample_observations(build_pair_sampler(cfg), mixing, num, (cfg.seed, stream))
+    return sample_observations(build_pair_sampler(cfg), mixing, num, (cfg.seed, int(stream)))
 
 
 def export_run(
@@ -247,16 +242,16 @@ def export_run(
             log(f"converting to ONNX opset {opset} ({ONNX_FILE})")
             write_onnx(keras_encoder.model, tmp / ONNX_FILE, embedded, opset)
 
-        z_io, x_io = _observations(cfg, mixing, REFERENCE_IO_SAMPLES, REFERENCE_IO_STREAM)
+        z_io, x_io = _observations(cfg, mixing, REFERENCE_IO_SAMPLES, Stream.REFERENCE_IO)
         np.savez(tmp / REFERENCE_IO_FILE, x=x_io, z=z_io, z_hat=keras_encoder(x_io))
 
         log(f"checking parity on {parity_samples} samples")
-        _, x = _observations(cfg, mixing, parity_samples, PARITY_STREAM)
+        _, x = _observations(cfg, mixing, parity_samples, Stream.PARITY)
         diffs = _max_abs_diffs(keras_encoder, tmp, formats, x)
         metadata["parity"] = {
             "reference": "keras",
             "samples": parity_samples,
-            "seed": [cfg.seed, PARITY_STREAM],
+            "seed": [cfg.seed, int(Stream.PARITY)],
             "tolerance": tolerance,
             "max_abs_diff": diffs,
         }
@@ -329,7 +324,7 @@ def evaluate_model(
             f"{encoder.input_dim}]"
         )
     num = num_samples or cfg.eval_samples
-    eval_seed = (cfg.seed if seed is None else seed, EVALUATE_STREAM)
+    eval_seed = (cfg.seed if seed is None else seed, Stream.EXPORT_EVAL)
     start = time.perf_counter()
     scores = evaluate_encoder(encoder, build_pair_sampler(cfg), mixing_g, num, seed=eval_seed)
     result = {

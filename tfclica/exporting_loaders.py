@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfclica.config import ConfigError
+from tfclica.errors import ConfigError, EncoderInputError
 from tfclica.exporting_formats import (
     INPUT_NAME,
     ONNX_METADATA_KEY,
@@ -24,10 +24,6 @@ METADATA_FILE = "metadata.json"
 SAVEDMODEL_DIR = "savedmodel"
 ONNX_FILE = "encoder.onnx"
 _CHUNK = 8192  # rows per call: bounds memory for large inputs
-
-
-class EncoderInputError(ConfigError):
-    """An input array a loaded encoder cannot take; the message names the expected shape."""
 
 
 class LoadedEncoder:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tfclica.config import ConfigError, ExperimentConfig
+from tfclica.config import ExperimentConfig
+from tfclica.errors import ConfigError
 
 
 @dataclass(frozen=True)

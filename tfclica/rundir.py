@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from tfclica.config import ConfigError, ExperimentConfig, parse_toml, to_toml
+from tfclica.config import ExperimentConfig, parse_toml, to_toml
+from tfclica.errors import ConfigError
 from tfclica.mixing import Mixing
 
 CONFIG_FILE = "config.toml"

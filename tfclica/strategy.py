@@ -17,7 +17,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tfclica.config import ConfigError
+from tfclica.errors import ConfigError
 
 
 def _tpu_visible() -> bool:

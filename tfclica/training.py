@@ -31,9 +31,9 @@ from tensorflow.core.framework import summary_pb2
 
 from tfclica import rundir
 from tfclica.checkpoints import restore_newest_readable
-from tfclica.config import ConfigError, ExperimentConfig
+from tfclica.config import ExperimentConfig
 from tfclica.encoders import build_mlp_encoder
-from tfclica.errors import RunError
+from tfclica.errors import ConfigError, TrainingDivergedError
 from tfclica.evaluation import evaluate_encoder
 from tfclica.latents import build_pair_sampler, seeds
 from tfclica.losses import build_loss
@@ -41,6 +41,7 @@ from tfclica.metrics import linear_r2, mcc
 from tfclica.mixing import build_mixing
 from tfclica.replicas import cross_replica_concat, replica_index_and_count
 from tfclica.strategy import is_tpu, resolve_strategy
+from tfclica.streams import Stream, seed_of
 
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 
@@ -56,10 +57,6 @@ def resolve_xla_mode(mode: str, batch_size: int) -> str:
         return mode
     accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
     return "step" if accelerators or batch_size < CPU_WHOLE_STEP_BELOW else "sampling"
-
-
-class TrainingDivergedError(RunError):
-    """The loss became NaN or Inf; the message names the step."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,7 @@ class Trainer:
                 self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
             self.optimizer.build(self.encoder.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self.rng_seed = tf.Variable([cfg.seed, 0], dtype=tf.int32, trainable=False)
+            self.rng_seed = tf.Variable([cfg.seed, Stream.TRAIN], dtype=tf.int32, trainable=False)
             self.data_shards = tf.Variable(shards, dtype=tf.int64, trainable=False)
         self.checkpoint = tf.train.Checkpoint(
             encoder=self.encoder,
@@ -279,7 +276,7 @@ class Trainer:
     # ------------------------------------------------------------------------------ the loop
 
     def _quick_eval(self, step: int) -> dict:
-        seed = seeds.fold(tf.constant([self.cfg.seed, 1]), step)
+        seed = seeds.fold(tf.constant([self.cfg.seed, Stream.TRAIN_EVAL]), step)
         z = self.sampler.sample_marginal(self.cfg.eval_samples, seed)
         z_hat = self.encode(self.mixing(z).numpy())
         z = z.numpy()
@@ -348,7 +345,11 @@ class Trainer:
     def scores(self) -> dict:
         """Final identifiability scores on fresh samples (the metrics.json score fields)."""
         return evaluate_encoder(
-            self.encode, self.sampler, self.mixing, self.cfg.eval_samples, seed=(self.cfg.seed, 2)
+            self.encode,
+            self.sampler,
+            self.mixing,
+            self.cfg.eval_samples,
+            seed=seed_of(self.cfg.seed, Stream.FINAL_EVAL),
         )
 
     def fit(self) -> dict:

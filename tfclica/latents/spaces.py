@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from tfclica.config import ConfigError
+from tfclica.errors import ConfigError
 from tfclica.latents.coordinatewise import (
     TruncatedGenNormal,
     TruncatedLaplace,
