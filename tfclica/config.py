@@ -33,7 +33,7 @@ XLA_MODES = ("auto", "step", "sampling")
 class ExperimentConfig:
     """Everything that defines one run: the data-generating process, the model and the schedule.
 
-    Attributes mirror the CLI flags of DESIGN.md. ``encoder_widths=None`` means the reference's
+    Attributes mirror the CLI flags of docs/DESIGN.md. ``encoder_widths=None`` means the reference's
     ``[10n, 50n, 50n, 50n, 50n, 10n]``.
     """
 

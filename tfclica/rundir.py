@@ -26,7 +26,7 @@ CHECKPOINT_DIR = "checkpoints"
 ENCODER_FILE = "encoder.keras"
 LOG_DIR = "logs"
 
-# The keys every metrics.json has (DESIGN.md); keys may be added, never renamed.
+# The keys every metrics.json has (docs/DESIGN.md); keys may be added, never renamed.
 METRIC_KEYS = frozenset(
     {
         "preset",
