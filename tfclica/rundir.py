@@ -19,6 +19,8 @@ from tfclica.mixing import Mixing
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.json"
 MIXING_DIR = "mixing"
+MIXING_WEIGHTS_FILE = "weights.npz"  # inside MIXING_DIR: the arrays of Mixing.to_arrays
+MIXING_SPEC_FILE = "spec.json"  # inside MIXING_DIR: kind, dim, layout and sha256 of g
 CHECKPOINT_DIR = "checkpoints"
 ENCODER_FILE = "encoder.keras"
 LOG_DIR = "logs"
@@ -134,7 +136,7 @@ def save_mixing(run_dir: Path, mixing: Mixing) -> None:
     final = Path(run_dir) / MIXING_DIR
     tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".mixing."))
     publish_mode(tmp, directory=True)
-    with open(tmp / "weights.npz", "wb") as handle:
+    with open(tmp / MIXING_WEIGHTS_FILE, "wb") as handle:
         np.savez(handle, **mixing.to_arrays())
         handle.flush()
         os.fsync(handle.fileno())
@@ -146,7 +148,7 @@ def save_mixing(run_dir: Path, mixing: Mixing) -> None:
         "layout": "(out, in); x = z @ W.T per layer",
         "sha256": mixing.checksum(),
     }
-    (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    (tmp / MIXING_SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     replace_dir(tmp, final)
 
 
@@ -156,9 +158,9 @@ def load_mixing(run_dir: Path) -> Mixing:
     if (folder / MIXING_DIR).is_dir():
         folder = folder / MIXING_DIR
     try:
-        with np.load(folder / "weights.npz") as arrays:
+        with np.load(folder / MIXING_WEIGHTS_FILE) as arrays:
             mixing = Mixing.from_arrays(dict(arrays))
-        spec = json.loads((folder / "spec.json").read_text())
+        spec = json.loads((folder / MIXING_SPEC_FILE).read_text())
     except OSError as err:
         raise ConfigError(f"no mixing found in {run_dir} ({err.strerror or err})") from None
     except (ValueError, KeyError, zipfile.BadZipFile) as err:

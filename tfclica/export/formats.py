@@ -2,7 +2,8 @@
 
 Both take a Keras encoder and expose the same contract: input ``x`` float32 ``[batch, d_x]``,
 output ``z_hat`` float32 ``[batch, n]``, batch dimension dynamic. The orchestration (metadata,
-parity, atomic placement) lives in :mod:`tfclica.export`.
+parity, atomic placement) lives in :mod:`tfclica.export.writer`; the names in
+:mod:`tfclica.export.layout`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-INPUT_NAME = "x"
-OUTPUT_NAME = "z_hat"
-SIGNATURE_KEY = "serving_default"
-ONNX_METADATA_KEY = "tfclica.metadata"
+from tfclica.export.layout import (
+    INPUT_NAME,
+    ONNX_BATCH_AXIS,
+    ONNX_METADATA_KEY,
+    OUTPUT_NAME,
+    SIGNATURE_KEY,
+)
+
 MIN_OPSET = 17
 
 
@@ -90,7 +95,7 @@ def write_onnx(encoder: keras.Model, path: Path, metadata_json: str, opset: int 
     _rename_value(graph, graph.input[0].name, INPUT_NAME)
     _rename_value(graph, graph.output[0].name, OUTPUT_NAME)
     for value in (graph.input[0], graph.output[0]):
-        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+        value.type.tensor_type.shape.dim[0].dim_param = ONNX_BATCH_AXIS
     entry = model_proto.metadata_props.add()
     entry.key, entry.value = ONNX_METADATA_KEY, metadata_json
     model_proto.producer_name = "tfclica (tf2onnx)"

@@ -13,16 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from tfclica.errors import ConfigError, EncoderInputError
-from tfclica.exporting_formats import (
+from tfclica.export.layout import (
     INPUT_NAME,
+    METADATA_FILE,
+    ONNX_FILE,
     ONNX_METADATA_KEY,
     OUTPUT_NAME,
+    SAVEDMODEL_ASSETS_DIR,
+    SAVEDMODEL_DIR,
     SIGNATURE_KEY,
 )
 
-METADATA_FILE = "metadata.json"
-SAVEDMODEL_DIR = "savedmodel"
-ONNX_FILE = "encoder.onnx"
 _CHUNK = 8192  # rows per call: bounds memory for large inputs
 
 
@@ -110,7 +111,7 @@ class SavedModelEncoder(LoadedEncoder):
                 f"{path}: signature {SIGNATURE_KEY!r} must map {INPUT_NAME!r} to {OUTPUT_NAME!r}, "
                 f"got {sorted(inputs)} -> {sorted(outputs)}"
             )
-        metadata = _read_json(Path(path) / "assets" / METADATA_FILE)
+        metadata = _read_json(Path(path) / SAVEDMODEL_ASSETS_DIR / METADATA_FILE)
         super().__init__(
             path, int(inputs[INPUT_NAME].shape[-1]), int(outputs[OUTPUT_NAME].shape[-1]), metadata
         )
@@ -223,3 +224,14 @@ def load_encoder(path) -> LoadedEncoder:
     fmt, target = resolve_model_path(Path(path))
     loader = {"savedmodel": SavedModelEncoder, "onnx": OnnxEncoder, "keras": KerasEncoder}[fmt]
     return loader(target)
+
+
+def read_metadata(path) -> dict:
+    """The metadata of an export directory, SavedModel or ONNX file."""
+    path = Path(path)
+    if path.is_dir() and (path / METADATA_FILE).is_file():
+        return json.loads((path / METADATA_FILE).read_text())
+    encoder = load_encoder(path)
+    if encoder.metadata is None:
+        raise ConfigError(f"{path} carries no tfclica metadata")
+    return encoder.metadata
