@@ -6,7 +6,7 @@ frozen g it was trained on); the scoring itself is :func:`tfclica.evaluation.eva
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import time
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from tfclica import rundir
 from tfclica.config import ExperimentConfig
 from tfclica.errors import ConfigError
 from tfclica.export.layout import METADATA_FILE, MIXING_DIR, MIXING_WEIGHTS_FILE
-from tfclica.export.loaders import LoadedEncoder, load_encoder
+from tfclica.export.loaders import LoadedEncoder, load_encoder, read_metadata
 from tfclica.streams import Stream
 
 
@@ -79,22 +79,37 @@ def evaluate_model(
     return result
 
 
-def _from_metadata(meta: dict):
-    config = ExperimentConfig().replace(**meta["config"])
-    return config, meta.get("metrics", {}), meta.get("mixing_sha256")
+def config_of(meta: dict, source) -> ExperimentConfig:
+    """The run's config from export metadata.
+
+    Keys the export lacks (it predates them) take their defaults. A key this tfclica does not
+    know was added by a newer one and may change the data distribution, so scoring refuses it.
+    """
+    known = {field.name for field in dataclasses.fields(ExperimentConfig)}
+    unknown = sorted(set(meta.get("config", {})) - known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: config key(s) {', '.join(unknown)} come from a newer tfclica; the export "
+            "loads and encodes, but scoring it needs that version"
+        )
+    return ExperimentConfig().replace(**meta.get("config", {}))
+
+
+def _from_metadata(meta: dict, source):
+    return config_of(meta, source), meta.get("metrics", {}), meta.get("mixing_sha256")
 
 
 def _describe(encoder: LoadedEncoder, search: list[Path]):
     """``(config, recorded metrics, mixing sha256 or None)`` from metadata or a run directory."""
     if encoder.metadata is not None:
-        return _from_metadata(encoder.metadata)
+        return _from_metadata(encoder.metadata, encoder.path)
     for folder in search:
         if (folder / rundir.CONFIG_FILE).is_file():
             metrics_file = folder / rundir.METRICS_FILE
             recorded = rundir.read_metrics(folder) if metrics_file.is_file() else {}
             return rundir.load_config(folder), recorded, None
         if (folder / METADATA_FILE).is_file():
-            return _from_metadata(json.loads((folder / METADATA_FILE).read_text()))
+            return _from_metadata(read_metadata(folder), folder / METADATA_FILE)
     raise ConfigError(
         f"{encoder.path} carries no metadata and no run directory was found beside it; "
         "pass --mixing RUN_DIR (a run directory with config.toml and mixing/)"

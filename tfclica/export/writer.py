@@ -19,19 +19,23 @@ from tfclica import __version__, rundir
 from tfclica.config import ExperimentConfig
 from tfclica.errors import ConfigError, ParityError
 from tfclica.export.formats import MIN_OPSET, write_onnx, write_savedmodel
+from tfclica.export.generator import write_generator
 from tfclica.export.layout import (
     FORMAT,
     FORMAT_VERSION,
+    GENERATORS,
     INPUT_NAME,
     METADATA_FILE,
     MIXING_DIR,
+    MIXING_SPEC_FILE,
     ONNX_FILE,
     OUTPUT_NAME,
     REFERENCE_IO_FILE,
     SAVEDMODEL_DIR,
     SIGNATURE_KEY,
 )
-from tfclica.export.loaders import LoadedEncoder, load_encoder
+from tfclica.export.loaders import load_encoder
+from tfclica.export.parity import encoder_diffs, generator_parity
 from tfclica.streams import Stream
 
 FORMATS = ("savedmodel", "onnx")
@@ -77,6 +81,15 @@ def build_metadata(
         files["savedmodel"] = {"path": SAVEDMODEL_DIR, "signature": SIGNATURE_KEY}
     if "onnx" in formats:
         files["onnx"] = {"path": ONNX_FILE, "opset": opset}
+    files["generator"] = {
+        g.name: {
+            "input": g.input,
+            "output": g.output,
+            **({"savedmodel": f"{MIXING_DIR}/{g.savedmodel}"} if "savedmodel" in formats else {}),
+            **({"onnx": f"{MIXING_DIR}/{g.onnx}"} if "onnx" in formats else {}),
+        }
+        for g in GENERATORS
+    }
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -205,27 +218,27 @@ def export_run(
         if "onnx" in formats:
             log(f"converting to ONNX opset {opset} ({ONNX_FILE})")
             write_onnx(keras_encoder.model, tmp / ONNX_FILE, embedded, opset)
+        log(f"writing g and g_inverse ({MIXING_DIR}/)")
+        write_generator(
+            mixing, tmp / MIXING_DIR, tmp / MIXING_DIR / MIXING_SPEC_FILE, formats, opset
+        )
 
         z_io, x_io = _observations(cfg, mixing, REFERENCE_IO_SAMPLES, Stream.REFERENCE_IO)
         np.savez(tmp / REFERENCE_IO_FILE, x=x_io, z=z_io, z_hat=keras_encoder(x_io))
 
         log(f"checking parity on {parity_samples} samples")
-        _, x = _observations(cfg, mixing, parity_samples, Stream.PARITY)
-        diffs = _max_abs_diffs(keras_encoder, tmp, formats, x)
+        z, x = _observations(cfg, mixing, parity_samples, Stream.PARITY)
+        diffs = encoder_diffs(keras_encoder, tmp, formats, x)
+        generator = generator_parity(mixing, tmp / MIXING_DIR, formats, z, x)
         metadata["parity"] = {
             "reference": "keras",
             "samples": parity_samples,
             "seed": [cfg.seed, int(Stream.PARITY)],
             "tolerance": tolerance,
             "max_abs_diff": diffs,
+            "generator": generator,
         }
-        failed = {f: d for f, d in diffs.items() if not d <= tolerance}  # NaN fails too
-        if failed:
-            raise ParityError(
-                "parity check failed: "
-                + ", ".join(f"{f} max |diff| {d:.3g}" for f, d in failed.items())
-                + f" > {tolerance:g} on {parity_samples} samples; nothing was written to {out}"
-            )
+        _raise_on_failure(diffs, tolerance, generator, parity_samples, out)
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
         if out.exists():
             rundir.replace_dir(tmp, out)
@@ -236,11 +249,19 @@ def export_run(
     return metadata
 
 
-def _max_abs_diffs(reference: LoadedEncoder, folder: Path, formats, x: np.ndarray) -> dict:
-    """Per format, the max absolute difference of the written export to ``reference`` on ``x``."""
-    expected = reference(x).astype(np.float64)
-    diffs = {}
-    for fmt in formats:
-        exported = load_encoder(folder / (SAVEDMODEL_DIR if fmt == "savedmodel" else ONNX_FILE))
-        diffs[fmt] = float(np.max(np.abs(exported(x).astype(np.float64) - expected)))
-    return diffs
+def _raise_on_failure(diffs: dict, tolerance: float, generator: dict, samples: int, out: Path):
+    """:class:`ParityError` naming every file that failed its check (NaN fails too)."""
+    failed = [
+        f"{f} max |diff| {d:.3g} > {tolerance:g}" for f, d in diffs.items() if not d <= tolerance
+    ]
+    bound = generator["tolerance_ulp"]
+    failed += [
+        f"{MIXING_DIR}/{name} {ulp:.3g} ulp > {bound:g} from NumPy float64"
+        for name, ulp in generator["max_ulp"].items()
+        if not ulp <= bound
+    ]
+    if failed:
+        raise ParityError(
+            f"parity check failed: {', '.join(failed)} on {samples} samples; "
+            f"nothing was written to {out}"
+        )
