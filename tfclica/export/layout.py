@@ -33,6 +33,8 @@ REFERENCE_IO_FILE = "reference_io.npz"
 # Inside the encoder files.
 INPUT_NAME = "x"
 OUTPUT_NAME = "z_hat"
+ALIGNED_NAME = "z_aligned"  # z_hat @ A + b: the affine map behind the linear R^2
+PERMUTED_NAME = "z_permuted"  # z_hat permuted, sign-flipped, scaled, shifted: behind the MCC
 SIGNATURE_KEY = "serving_default"
 ONNX_METADATA_KEY = "tfclica.metadata"
 ONNX_BATCH_AXIS = "batch"
@@ -58,6 +60,7 @@ G_INVERSE = GeneratorFiles(
 GENERATORS = (G, G_INVERSE)
 
 __all__ = [
+    "ALIGNED_NAME",
     "FORMAT",
     "FORMAT_VERSION",
     "G",
@@ -75,6 +78,7 @@ __all__ = [
     "ONNX_METADATA_KEY",
     "ONNX_MIXING_KEY",
     "OUTPUT_NAME",
+    "PERMUTED_NAME",
     "REFERENCE_IO_FILE",
     "SAVEDMODEL_ASSETS_DIR",
     "SAVEDMODEL_DIR",

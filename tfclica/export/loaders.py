@@ -125,16 +125,18 @@ class LoadedEncoder:
             )
         return output
 
-    def __call__(self, x, output: str = OUTPUT_NAME) -> np.ndarray:
+    def __call__(self, x, output: str = OUTPUT_NAME, batch_size: int = _CHUNK) -> np.ndarray:
         """Encode ``x`` (float32 ``[batch, d_x]``) to float32 ``[batch, n]``.
 
         Args:
             x: the observations.
             output: which output (one of :attr:`outputs`; default ``z_hat``).
+            batch_size: rows per call of the runtime (bounds its memory).
         """
         output = self.check_output(output)
         x = self.check_input(x)
-        chunks = [self._run(x[i : i + _CHUNK], output) for i in range(0, len(x), _CHUNK)]
+        step = max(int(batch_size), 1)
+        chunks = [self._run(x[i : i + step], output) for i in range(0, len(x), step)]
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
     def _run(self, x: np.ndarray, output: str) -> np.ndarray:
