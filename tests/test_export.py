@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -176,10 +178,10 @@ def test_unfinished_run_is_a_usage_error(tmp_path, exported, capsys):
 
 
 def test_parity_failure_exits_1_and_keeps_the_old_export(tmp_path, exported, monkeypatch, capsys):
-    import tfclica.export as export_module
+    from tfclica.export import writer
 
     _, run_dir, _, out, _ = exported
-    real_write_onnx = export_module.write_onnx
+    real_write_onnx = writer.write_onnx
 
     def write_perturbed_onnx(encoder, path, metadata_json, opset):
         # An exporter bug in miniature: the graph computes a slightly different encoder.
@@ -187,7 +189,7 @@ def test_parity_failure_exits_1_and_keeps_the_old_export(tmp_path, exported, mon
         clone.set_weights([w + 1e-3 for w in encoder.get_weights()])
         real_write_onnx(clone, path, metadata_json, opset)
 
-    monkeypatch.setattr(export_module, "write_onnx", write_perturbed_onnx)
+    monkeypatch.setattr(writer, "write_onnx", write_perturbed_onnx)
     target = tmp_path / "export"
     with pytest.raises(ParityError, match=r"onnx max \|diff\|"):
         export_run(run_dir, target)
@@ -234,4 +236,29 @@ def test_default_target_is_saved_models_run_name(exported, tmp_path, monkeypatch
         "metadata.json",
         "mixing",
         "reference_io.npz",
+    ]
+
+
+def test_package_face_and_loaders_without_tensorflow():
+    # The names tfclica.export has always exported; importing the loaders (what `tfclica
+    # encode` does for an ONNX export) must not import TensorFlow.
+    code = (
+        "import sys, tfclica.export as e\n"
+        "from tfclica.export import load_encoder, read_metadata, evaluate_model, LoadedEncoder\n"
+        "from tfclica.export.layout import ONNX_FILE\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'\n"
+        "print(' '.join(e.__all__))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [
+        "FORMATS",
+        "EncoderInputError",
+        "LoadedEncoder",
+        "ParityError",
+        "build_metadata",
+        "evaluate_model",
+        "export_run",
+        "load_encoder",
+        "read_metadata",
     ]

@@ -1,16 +1,8 @@
-"""Export a run's encoder to SavedModel and ONNX, check parity, and load or evaluate any export.
+"""Export a run's encoder: write every file of the layout, its metadata, and check parity.
 
-An export directory (default ``saved_models/<run name>``) holds::
-
-    metadata.json       what the encoder is and was trained on (see build_metadata)
-    savedmodel/         TF SavedModel, signature serving_default: x [batch, d_x] -> z_hat [batch, n]
-                        (savedmodel/assets/metadata.json: the metadata, less the parity section)
-    encoder.onnx        the same graph in ONNX (metadata_props["tfclica.metadata"]: same JSON)
-    mixing/             the run's frozen g, so evaluation anywhere is exact
-    reference_io.npz    x, z and the Keras encoder's z_hat on a few samples, for other runtimes
-
-Every file is written into a temporary directory beside the target, checked against the Keras
-encoder on 10,000 samples of the run's data distribution, and only then renamed into place.
+The files are those of :mod:`tfclica.export.layout`. Every file is written into a temporary
+directory beside the target, checked against the Keras encoder on 10,000 samples of the run's
+data distribution, and only then renamed into place.
 """
 
 from __future__ import annotations
@@ -18,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,42 +18,30 @@ import numpy as np
 from tfclica import __version__, rundir
 from tfclica.config import ExperimentConfig
 from tfclica.errors import ConfigError, ParityError
-from tfclica.exporting_formats import (
+from tfclica.export.formats import MIN_OPSET, write_onnx, write_savedmodel
+from tfclica.export.generator import write_generator
+from tfclica.export.layout import (
+    FORMAT,
+    FORMAT_VERSION,
+    GENERATORS,
     INPUT_NAME,
-    MIN_OPSET,
-    OUTPUT_NAME,
-    SIGNATURE_KEY,
-    write_onnx,
-    write_savedmodel,
-)
-from tfclica.exporting_loaders import (
     METADATA_FILE,
+    MIXING_DIR,
+    MIXING_SPEC_FILE,
     ONNX_FILE,
+    OUTPUT_NAME,
+    REFERENCE_IO_FILE,
     SAVEDMODEL_DIR,
-    EncoderInputError,
-    LoadedEncoder,
-    load_encoder,
+    SIGNATURE_KEY,
 )
+from tfclica.export.loaders import load_encoder
+from tfclica.export.parity import encoder_diffs, generator_parity
 from tfclica.streams import Stream
 
-__all__ = [
-    "FORMATS",
-    "EncoderInputError",
-    "LoadedEncoder",
-    "ParityError",
-    "build_metadata",
-    "evaluate_model",
-    "export_run",
-    "load_encoder",
-    "read_metadata",
-]
-
 FORMATS = ("savedmodel", "onnx")
-REFERENCE_IO_FILE = "reference_io.npz"
 PARITY_SAMPLES = 10_000
 PARITY_TOLERANCE = 1e-5
 REFERENCE_IO_SAMPLES = 256
-FORMAT_VERSION = 1
 
 
 def _software_versions() -> dict[str, str]:
@@ -97,13 +76,22 @@ def build_metadata(
     """The metadata of one export (``metadata.json``), before the parity section is added."""
     config = cfg.to_dict()
     config["encoder_widths"] = list(cfg.hidden_widths)
-    files: dict = {"mixing": rundir.MIXING_DIR, "reference_io": REFERENCE_IO_FILE}
+    files: dict = {"mixing": MIXING_DIR, "reference_io": REFERENCE_IO_FILE}
     if "savedmodel" in formats:
         files["savedmodel"] = {"path": SAVEDMODEL_DIR, "signature": SIGNATURE_KEY}
     if "onnx" in formats:
         files["onnx"] = {"path": ONNX_FILE, "opset": opset}
+    files["generator"] = {
+        g.name: {
+            "input": g.input,
+            "output": g.output,
+            **({"savedmodel": f"{MIXING_DIR}/{g.savedmodel}"} if "savedmodel" in formats else {}),
+            **({"onnx": f"{MIXING_DIR}/{g.onnx}"} if "onnx" in formats else {}),
+        }
+        for g in GENERATORS
+    }
     metadata = {
-        "format": "tfclica-export",
+        "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "tfclica_version": __version__,
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -122,17 +110,6 @@ def build_metadata(
     if note:
         metadata["note"] = note
     return metadata
-
-
-def read_metadata(path) -> dict:
-    """The metadata of an export directory, SavedModel or ONNX file."""
-    path = Path(path)
-    if path.is_dir() and (path / METADATA_FILE).is_file():
-        return json.loads((path / METADATA_FILE).read_text())
-    encoder = load_encoder(path)
-    if encoder.metadata is None:
-        raise ConfigError(f"{path} carries no tfclica metadata")
-    return encoder.metadata
 
 
 def _check_run(run_dir: Path) -> tuple[ExperimentConfig, dict]:
@@ -221,7 +198,7 @@ def export_run(
     try:
         keras_encoder = load_encoder(run_dir / rundir.ENCODER_FILE)
         rundir.save_mixing(tmp, mixing)
-        (tmp / rundir.MIXING_DIR).chmod(0o755)
+        (tmp / MIXING_DIR).chmod(0o755)
         metadata = build_metadata(
             cfg,
             metrics,
@@ -241,27 +218,27 @@ def export_run(
         if "onnx" in formats:
             log(f"converting to ONNX opset {opset} ({ONNX_FILE})")
             write_onnx(keras_encoder.model, tmp / ONNX_FILE, embedded, opset)
+        log(f"writing g and g_inverse ({MIXING_DIR}/)")
+        write_generator(
+            mixing, tmp / MIXING_DIR, tmp / MIXING_DIR / MIXING_SPEC_FILE, formats, opset
+        )
 
         z_io, x_io = _observations(cfg, mixing, REFERENCE_IO_SAMPLES, Stream.REFERENCE_IO)
         np.savez(tmp / REFERENCE_IO_FILE, x=x_io, z=z_io, z_hat=keras_encoder(x_io))
 
         log(f"checking parity on {parity_samples} samples")
-        _, x = _observations(cfg, mixing, parity_samples, Stream.PARITY)
-        diffs = _max_abs_diffs(keras_encoder, tmp, formats, x)
+        z, x = _observations(cfg, mixing, parity_samples, Stream.PARITY)
+        diffs = encoder_diffs(keras_encoder, tmp, formats, x)
+        generator = generator_parity(mixing, tmp / MIXING_DIR, formats, z, x)
         metadata["parity"] = {
             "reference": "keras",
             "samples": parity_samples,
             "seed": [cfg.seed, int(Stream.PARITY)],
             "tolerance": tolerance,
             "max_abs_diff": diffs,
+            "generator": generator,
         }
-        failed = {f: d for f, d in diffs.items() if not d <= tolerance}  # NaN fails too
-        if failed:
-            raise ParityError(
-                "parity check failed: "
-                + ", ".join(f"{f} max |diff| {d:.3g}" for f, d in failed.items())
-                + f" > {tolerance:g} on {parity_samples} samples; nothing was written to {out}"
-            )
+        _raise_on_failure(diffs, tolerance, generator, parity_samples, out)
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
         if out.exists():
             rundir.replace_dir(tmp, out)
@@ -272,103 +249,19 @@ def export_run(
     return metadata
 
 
-def _max_abs_diffs(reference: LoadedEncoder, folder: Path, formats, x: np.ndarray) -> dict:
-    """Per format, the max absolute difference of the written export to ``reference`` on ``x``."""
-    expected = reference(x).astype(np.float64)
-    diffs = {}
-    for fmt in formats:
-        exported = load_encoder(folder / (SAVEDMODEL_DIR if fmt == "savedmodel" else ONNX_FILE))
-        diffs[fmt] = float(np.max(np.abs(exported(x).astype(np.float64) - expected)))
-    return diffs
-
-
-def evaluate_model(
-    model,
-    mixing=None,
-    num_samples: int | None = None,
-    seed: int | None = None,
-) -> dict:
-    """Score an encoder of any format on fresh samples of the data it was trained on.
-
-    Args:
-        model: a run directory, an export directory, a SavedModel directory, an ``.onnx`` or a
-            ``.keras`` file.
-        mixing: where the run's g lives (a run directory, an export directory or a ``mixing``
-            directory). Default: beside the model.
-        num_samples: fit and held-out samples each (default: the run's ``eval_samples``).
-        seed: first seed word of the fresh samples (default: the run's seed).
-
-    Returns:
-        The metrics.json fields: ``preset``, ``seed``, ``steps``, ``batch_size``,
-        ``wall_seconds`` and ``samples_per_second`` describe the run that trained the encoder
-        (``None`` where unknown); the scores are new. Added keys: ``model``, ``format``,
-        ``eval_seed``, ``eval_wall_seconds``.
-    """
-    from tfclica.evaluation import evaluate_encoder
-    from tfclica.latents import build_pair_sampler
-
-    model = Path(model)
-    encoder = load_encoder(model)
-    home = model if model.is_dir() else model.parent
-    search = [Path(mixing)] if mixing is not None else [home, encoder.path.parent]
-    cfg, recorded, checksum = _describe(encoder, search)
-    mixing_g = _find_mixing(search, model)
-    if checksum is not None and mixing_g.checksum() != checksum:
-        raise ConfigError(
-            f"the mixing in {search[0]} (sha256 {mixing_g.checksum()[:12]}...) is not the g this "
-            f"encoder was trained on (sha256 {checksum[:12]}...)"
+def _raise_on_failure(diffs: dict, tolerance: float, generator: dict, samples: int, out: Path):
+    """:class:`ParityError` naming every file that failed its check (NaN fails too)."""
+    failed = [
+        f"{f} max |diff| {d:.3g} > {tolerance:g}" for f, d in diffs.items() if not d <= tolerance
+    ]
+    bound = generator["tolerance_ulp"]
+    failed += [
+        f"{MIXING_DIR}/{name} {ulp:.3g} ulp > {bound:g} from NumPy float64"
+        for name, ulp in generator["max_ulp"].items()
+        if not ulp <= bound
+    ]
+    if failed:
+        raise ParityError(
+            f"parity check failed: {', '.join(failed)} on {samples} samples; "
+            f"nothing was written to {out}"
         )
-    if mixing_g.dim != encoder.input_dim:
-        raise ConfigError(
-            f"the mixing has dimension {mixing_g.dim} but the encoder takes x[batch, "
-            f"{encoder.input_dim}]"
-        )
-    num = num_samples or cfg.eval_samples
-    eval_seed = (cfg.seed if seed is None else seed, Stream.EXPORT_EVAL)
-    start = time.perf_counter()
-    scores = evaluate_encoder(encoder, build_pair_sampler(cfg), mixing_g, num, seed=eval_seed)
-    result = {
-        "preset": cfg.preset,
-        "seed": cfg.seed,
-        "steps": cfg.steps,
-        "batch_size": cfg.batch_size,
-        "wall_seconds": recorded.get("wall_seconds"),
-        "samples_per_second": recorded.get("samples_per_second"),
-        **scores,
-        "model": str(model),
-        "format": encoder.format,
-        "eval_seed": list(eval_seed),
-        "eval_wall_seconds": time.perf_counter() - start,
-    }
-    return result
-
-
-def _from_metadata(meta: dict):
-    config = ExperimentConfig().replace(**meta["config"])
-    return config, meta.get("metrics", {}), meta.get("mixing_sha256")
-
-
-def _describe(encoder: LoadedEncoder, search: list[Path]):
-    """``(config, recorded metrics, mixing sha256 or None)`` from metadata or a run directory."""
-    if encoder.metadata is not None:
-        return _from_metadata(encoder.metadata)
-    for folder in search:
-        if (folder / rundir.CONFIG_FILE).is_file():
-            metrics_file = folder / rundir.METRICS_FILE
-            recorded = rundir.read_metrics(folder) if metrics_file.is_file() else {}
-            return rundir.load_config(folder), recorded, None
-        if (folder / METADATA_FILE).is_file():
-            return _from_metadata(json.loads((folder / METADATA_FILE).read_text()))
-    raise ConfigError(
-        f"{encoder.path} carries no metadata and no run directory was found beside it; "
-        "pass --mixing RUN_DIR (a run directory with config.toml and mixing/)"
-    )
-
-
-def _find_mixing(search: list[Path], model: Path):
-    for folder in search:
-        if (folder / rundir.MIXING_DIR).is_dir() or (folder / "weights.npz").is_file():
-            return rundir.load_mixing(folder)
-    raise ConfigError(
-        f"no mixing g found beside {model}; pass --mixing RUN_DIR (or an export directory)"
-    )
