@@ -240,8 +240,8 @@ def kernel_r2(z, z_hat, z_test, z_hat_test) -> float:
     refitted on it (:func:`tfclica.kernel_ridge.fit_kernel_ridge_cv`), then scored on the
     held-out set. With no informative column the prediction is the fit set's mean.
 
-    Cost (4096 fit + 4096 held-out samples, n = 10, the defaults: CV on 1024, refit on 2048):
-    see the measurement in ``tfclica/kernel_ridge.py``.
+    The search uses the first 1024 fit samples and the refit the first 2048, which bounds the
+    cost at 4096 + 4096 samples (measured in ``tfclica/kernel_ridge.py``).
     """
     from tfclica.kernel_ridge import fit_kernel_ridge_cv
 
