@@ -28,8 +28,8 @@ CV_FOLDS = 3
 # on the first FIT_SAMPLES. Measured for kernel_r2 at n = 10, 4096 fit + 4096 held-out, on this
 # 2-core CPU while other jobs held the load average near 7.5: 2.5-2.8 s with one BLAS thread
 # (OPENBLAS_NUM_THREADS=1), and ~50 s with OpenBLAS's default two threads, which spin against
-# each other when the cores are oversubscribed. Refitting on 4096 instead of 2048 rows doubled
-# the single-thread time for +0.001 R^2 on a tanh/sin mixing.
+# each other when the cores are oversubscribed. With an earlier 5 x 5 grid, refitting on 4096
+# instead of 2048 rows took 3.2 s instead of 1.7 s (one thread) for +0.0009 R^2 on a tanh mixing.
 CV_SAMPLES = 1024
 FIT_SAMPLES = 2048
 
