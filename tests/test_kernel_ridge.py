@@ -55,3 +55,11 @@ def test_median_heuristic():
     x = np.array([[0.0], [1.0], [3.0]])  # squared distances 1, 9, 4 (each twice): median 4
     assert median_heuristic(x) == pytest.approx(0.25)
     assert median_heuristic(np.zeros((5, 2))) == 0.0
+
+
+@pytest.mark.parametrize("num", [2, 3, 5, 7])
+def test_tiny_fit_sets_still_give_a_model(num):
+    x, y = _data(num=num + 20)
+    fit = fit_kernel_ridge_cv(x[:num], y[:num])
+    assert np.isnan(fit.cv_r2) == (num < 4)  # 2 folds of 2 validation rows need 4 rows
+    assert np.all(np.isfinite(fit.predict(x[num:])))

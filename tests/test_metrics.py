@@ -208,6 +208,13 @@ def test_kernel_r2_of_independent_noise_is_near_zero():
     assert abs(kernel_r2(z[:1024], noise[:1024], z[1024:], noise[1024:])) < 0.03
 
 
+@pytest.mark.parametrize("num", [2, 3, 5])
+def test_scores_are_defined_below_the_minimum_too(num):
+    # Refused by configuration validation, but a direct caller still gets numbers.
+    z = _latents(num=2 * num, n=4)
+    _assert_defined(_scores(z, z * 2.0, num))
+
+
 def test_scores_fit_on_the_smallest_allowed_sample():
     assert min_eval_samples(4) == MIN_EVAL_SAMPLES and min_eval_samples(100) == 102
     z = _latents(num=2 * MIN_EVAL_SAMPLES, n=4)

@@ -44,7 +44,8 @@ class KernelRidgeFit:
         offset: the training mean of ``y`` (regressed out before the fit), ``[k]``.
         gamma: the chosen RBF width, ``K = exp(-gamma |x - x'|^2)``.
         alpha: the chosen ridge for the ``m`` training samples.
-        cv_r2: the mean validation R^2 of the chosen candidate.
+        cv_r2: the mean validation R^2 of the chosen candidate (NaN when there were fewer
+            than 4 rows to cross-validate on and the grid's middle was taken).
     """
 
     x: np.ndarray
@@ -125,16 +126,22 @@ def fit_kernel_ridge_cv(
     base = median_heuristic(x)
     gammas = [base * f for f in gamma_factors]
     x_cv, y_cv = x[:cv_samples], y[:cv_samples]
-    scores = _cv_scores(cdist(x_cv, x_cv, "sqeuclidean"), y_cv, gammas, lambdas, folds)
-    g, j = np.unravel_index(np.argmax(scores), scores.shape)
+    folds = min(folds, x_cv.shape[0] // 2)  # a validation R^2 needs at least 2 rows
+    if folds >= 2:
+        scores = _cv_scores(cdist(x_cv, x_cv, "sqeuclidean"), y_cv, gammas, lambdas, folds)
+        scores = np.nan_to_num(scores, nan=-np.inf)
+        g, j = np.unravel_index(np.argmax(scores), scores.shape)
+        cv_r2 = float(scores[g, j])
+    else:  # too few rows to cross-validate: the middle of the grid, unvalidated
+        g, j, cv_r2 = len(gammas) // 2, len(lambdas) // 2, float("nan")
     x_fit, y_fit = x[:fit_samples], y[:fit_samples]
     offset = y_fit.mean(0)
     alpha = lambdas[j] * x_fit.shape[0]
     kernel = np.exp(-gammas[g] * cdist(x_fit, x_fit, "sqeuclidean"))
     dual = _solve(kernel, y_fit - offset, alpha)
-    if dual is None:  # only if every candidate was singular: fall back to the mean predictor
+    if dual is None:  # K is PSD and alpha > 0, so only by round-off: predict the mean
         dual = np.zeros_like(y_fit)
-    return KernelRidgeFit(x_fit, dual, offset, gammas[g], alpha, float(scores[g, j]))
+    return KernelRidgeFit(x_fit, dual, offset, gammas[g], alpha, cv_r2)
 
 
 __all__ = ["KernelRidgeFit", "fit_kernel_ridge_cv", "median_heuristic"]
