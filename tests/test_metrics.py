@@ -185,9 +185,11 @@ def test_collapse_diagnostics_values():
     assert d["total_variance"] == pytest.approx(2.0, abs=0.05)
     assert d["relative_variance"] == pytest.approx(1.0, abs=0.01)  # zero mean: var == power
     assert d == {**d, "constant_dims": 0, "nonfinite_fraction": 0.0, "collapsed": False}
-    shifted = collapse_diagnostics(z * 1e-3 + 100.0)  # a collapse far from the origin
-    assert shifted["total_variance"] == pytest.approx(2e-6, rel=0.05)
-    assert shifted["relative_variance"] < 1e-9 and shifted["collapsed"] is True
+    shifted = collapse_diagnostics(z * 1e-4 + 100.0)  # a collapse far from the origin
+    assert shifted["total_variance"] == pytest.approx(2e-8, rel=0.05)
+    assert shifted["relative_variance"] < 1e-11 and shifted["collapsed"] is True
+    far = collapse_diagnostics(z + 100.0)  # small relative to its norm, but a wide spread
+    assert far["relative_variance"] < 1e-4 and far["collapsed"] is False
     zeros = collapse_diagnostics(np.zeros((10, 3)))
     assert zeros["constant_dims"] == 3 and zeros["relative_variance"] == 0
     assert zeros["collapsed"] is True
