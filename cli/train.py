@@ -125,7 +125,10 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     from tfclica.cli.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    from tfclica.evaluation import check_evaluable
     from tfclica.strategy import resolve_strategy
+
+    check_evaluable(cfg)  # a run that could not be scored is refused before anything is written
 
     # First: a strategy that cannot run here is a usage error before anything is written, and
     # MultiWorkerMirroredStrategy must exist before other TensorFlow ops run.

@@ -11,11 +11,23 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tfclica.errors import ConfigError
 from tfclica.latents import PairSampler, seeds
-from tfclica.metrics import identifiability_scores, linear_r2, mcc
+from tfclica.metrics import identifiability_scores, linear_r2, mcc, min_eval_samples
 from tfclica.observations import ObservationSource
 
 ENCODE_CHUNK = 8192  # rows per encoder call: bounds memory on large evaluations
+
+
+def check_evaluable(cfg) -> None:
+    """:class:`ConfigError` if ``cfg.eval_samples`` is too small to fit the scores on (before a
+    run trains for minutes and then cannot be scored)."""
+    fewest = min_eval_samples(cfg.dim)
+    if cfg.eval_samples < fewest:
+        raise ConfigError(
+            f"eval_samples={cfg.eval_samples} is too small to fit the scores for dim={cfg.dim}; "
+            f"use at least {fewest}"
+        )
 
 
 def sample_observations(sampler: PairSampler, source: ObservationSource, num: int, seed):

@@ -20,7 +20,13 @@ from tfclica.checkpoints import restore_newest_readable
 from tfclica.config import ExperimentConfig
 from tfclica.encoders import build_mlp_encoder
 from tfclica.errors import ConfigError
-from tfclica.evaluation import chunked_encoder, evaluate_encoder, training_scores
+from tfclica.evaluation import (
+    check_evaluable,
+    chunked_encoder,
+    evaluate_encoder,
+    sample_observations,
+    training_scores,
+)
 from tfclica.latents import build_pair_sampler, seeds
 from tfclica.mixing import build_mixing
 from tfclica.rundir import ENCODER_FILE, RunDirectory
@@ -32,6 +38,8 @@ from tfclica.training.step import TrainState, TrainStep
 
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 SUPERVISED_SUBDIR = "supervised"  # checkpoints/ and logs/ of the baseline
+LATENTS_PICTURE = "latents.png"
+TRAINING_PICTURE = "training.png"
 
 
 def build_optimizer(cfg: ExperimentConfig):
@@ -70,6 +78,7 @@ class TrainingRun:
         objective: str | None = None,
         checkpoint_subdir: str = "",
     ):
+        check_evaluable(cfg)  # before anything is written
         self.cfg = cfg
         self.run_dir = RunDirectory(run_dir)
         self.on_progress = on_progress
@@ -232,7 +241,21 @@ class TrainingRun:
             metrics["supervised"] = self._fit_supervised_baseline()
         metrics["wall_seconds"] = time.perf_counter() - wall_start
         self.run_dir.write_metrics(metrics)
+        self.write_pictures(result.history)
         return metrics
+
+    def write_pictures(self, history: list[dict]) -> None:
+        """``latents.png`` (each true latent against its recovered dimension after the metric's
+        alignment: orthogonal/affine on the sphere, permutation and sign otherwise) and
+        ``training.png`` (loss, R^2, MCC against steps and seconds)."""
+        from tfclica.plots import plot_latents, plot_training_curves
+
+        seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
+        z, x = sample_observations(self.sampler, self.source, self.cfg.eval_samples, seed)
+        alignment = "linear" if self.cfg.space == "sphere" else "permutation"
+        plot_latents(z, self.encode(x), self.run_dir.path / LATENTS_PICTURE, alignment)
+        if history:
+            plot_training_curves(history, self.run_dir.path / TRAINING_PICTURE)
 
     def _fit_supervised_baseline(self) -> dict:
         """The paper's baseline in the same run directory: the same encoder (same initial
