@@ -8,6 +8,7 @@ from tfclica.cli.main import main
 from tfclica.config import SCHEDULE_KEYS
 from tfclica.errors import ConfigError
 from tfclica.presets import TABLES, all_presets, get_preset, table_rows
+from tfclica.presets import preset as registry
 
 # Every row of the grid: (table, space, marginal, conditional, conditional scale, loss, model p,
 # tau, head, matched). Spelled out here so that a preset drifting from its row fails.
@@ -87,7 +88,7 @@ def test_mismatched_rows_train_on_their_matched_neighbours_schedule():
 
 def test_every_preset_says_how_to_run_it_and_what_is_known():
     names = [p.name for p in all_presets()]
-    assert len(names) == len(set(names)) == len(presets._PRESETS)
+    assert len(names) == len(set(names)) == len(registry._PRESETS)
     for p in all_presets():
         assert p.why and "\n" not in p.why and "\n" not in p.description
         assert p.command == (
@@ -124,7 +125,7 @@ def test_presets_prints_every_field_on_one_line_each(capsys):
 
 
 def test_register_refuses_inconsistent_presets(monkeypatch):
-    monkeypatch.setattr(presets, "_PRESETS", dict(presets._PRESETS))
+    monkeypatch.setattr(registry, "_PRESETS", dict(registry._PRESETS))
     with pytest.raises(ConfigError, match="already has row 1"):
         presets.register("x1", "x", matched=True, why="w", table="box", row=1)
     with pytest.raises(ConfigError, match="lr would override the schedule"):
