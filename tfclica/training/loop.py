@@ -16,6 +16,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from tfclica.errors import TrainingDivergedError
+from tfclica.optim import current_learning_rate
 from tfclica.training.step import TrainStep
 
 # Thresholds of the time-to-score fields of metrics.json: score key -> thresholds.
@@ -23,8 +24,6 @@ SCORE_THRESHOLDS = {
     "r2_linear_heldout": (0.9, 0.95, 0.99),
     "mcc_pearson": (0.9, 0.95, 0.98),
 }
-# Names `--stop-at` accepts for the scores it watches.
-STOP_AT_SCORES = {"r2": "r2_linear_heldout", "mcc": "mcc_pearson"}
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,6 @@ def _scalar(name: str, value: float) -> None:
         plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
     )
     tf.summary.write(name, tf.constant(value, tf.float32), metadata=metadata)
-
-
-def current_learning_rate(optimizer) -> float:
-    """The optimizer's learning rate now (a constant, a variable, or a schedule's value)."""
-    lr = optimizer.learning_rate
-    lr = getattr(lr, "value", lr)  # a (Mirrored)Variable, which float() rejects
-    return float(tf.convert_to_tensor(lr).numpy())
 
 
 def time_to_score(history: list[dict]) -> dict:

@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 from tfclica.checkpoints import restore_newest_readable
-from tfclica.config import ExperimentConfig
+from tfclica.config import STOP_AT_METRICS, ExperimentConfig
 from tfclica.encoders import build_mlp_encoder
 from tfclica.errors import ConfigError
 from tfclica.evaluation import (
@@ -29,6 +28,7 @@ from tfclica.evaluation import (
 )
 from tfclica.latents import build_pair_sampler, seeds
 from tfclica.mixing import build_mixing
+from tfclica.optim import build_optimizer
 from tfclica.rundir import ENCODER_FILE, RunDirectory
 from tfclica.strategy import is_tpu, resolve_strategy
 from tfclica.streams import Stream, seed_of
@@ -40,14 +40,6 @@ SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 SUPERVISED_SUBDIR = "supervised"  # checkpoints/ and logs/ of the baseline
 LATENTS_PICTURE = "latents.png"
 TRAINING_PICTURE = "training.png"
-
-
-def build_optimizer(cfg: ExperimentConfig):
-    """Adam at the config's learning rate (float16 gradients underflow without loss scaling)."""
-    optimizer = keras.optimizers.Adam(cfg.lr)
-    if cfg.precision == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 class TrainingRun:
@@ -177,7 +169,9 @@ class TrainingRun:
         """
         cfg = self.cfg
         own_history = not self.subdir  # the baseline's evaluations are not the run's
-        stop_at = getattr(cfg, "stop_at_threshold", None) if own_history else None
+        stop_at = cfg.stop_at_threshold if own_history else None
+        if stop_at is not None:  # ("r2", 0.99) -> the score the evaluations report
+            stop_at = (STOP_AT_METRICS[stop_at[0]], stop_at[1])
         loop = Trainer(
             self.train_step,
             self.manager,
