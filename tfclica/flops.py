@@ -9,9 +9,11 @@ optimizer) were free: how much of the distance to the plain-GEMM peak is the mod
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import NamedTuple
 
 from tfclica.config import ExperimentConfig
+from tfclica.losses.distance_kernels import lp_block_products, lp_block_rows
 from tfclica.losses.similarity_kernels import (
     SIMILARITY_ROWS,
     row_blocks,
@@ -47,10 +49,13 @@ def step_gemms(cfg: ExperimentConfig, similarity_rows: int = SIMILARITY_ROWS) ->
     Both views go through g and f as one batch of ``2 * batch_size`` rows. The mixing g is
     forward only; every encoder layer has its forward, its weight gradient ``x^T dy`` and, but
     for the first layer (x needs no gradient), its input gradient ``dy W^T``, in the compute
-    dtype of ``cfg.precision``. The loss is counted as the cosine loss (the bench's setting):
-    its ``[B, B]`` similarity matrix in the kernel's blocks of ``similarity_rows`` anchors
-    (``row_blocks``), each running the products that
-    :func:`tfclica.losses.similarity_kernels.self_similarity_block_products` names.
+    dtype of ``cfg.precision``. The loss runs its kernel's products on each of the kernel's row
+    blocks (``row_blocks``), as the kernel module names them: the cosine loss's ``[B, B]``
+    similarity matrix in blocks of ``similarity_rows`` anchors
+    (:func:`~tfclica.losses.similarity_kernels.self_similarity_block_products`), the Lp losses'
+    (``lp``, ``align-uniform``) :func:`~tfclica.losses.distance_kernels.lp_block_products`
+    (matmuls for ``p = 2`` only; other ``p`` are element-wise, so count no FLOPs here). NT-Xent
+    has no kernel of its own and is counted as the cosine loss.
     """
     batch, n = cfg.batch_size, cfg.dim
     rows = 2 * batch
@@ -64,9 +69,15 @@ def step_gemms(cfg: ExperimentConfig, similarity_rows: int = SIMILARITY_ROWS) ->
         gemms.append(Gemm(f"layer {i} dW", 1, fan_in, rows, fan_out, True, dtype=dtype))
         if i > 0:
             gemms.append(Gemm(f"layer {i} dx", 1, rows, fan_out, fan_in, False, True, dtype))
-    sizes = Counter(size for _, size in row_blocks(batch, similarity_rows))
+    if cfg.loss in ("lp", "align-uniform"):
+        block_rows = lp_block_rows(cfg.model_p)
+        products = partial(lp_block_products, m=batch, n=n, p=cfg.model_p)
+    else:
+        block_rows = similarity_rows
+        products = partial(self_similarity_block_products, batch=batch, n=n)
+    sizes = Counter(size for _, size in row_blocks(batch, block_rows))
     for size, count in sizes.items():  # blocks of one size: one Gemm row per product
-        for label, *shape in self_similarity_block_products(size, batch, n):
+        for label, *shape in products(size):
             gemms.append(Gemm(f"{label} {size}-row block", count, *shape))
     return gemms
 

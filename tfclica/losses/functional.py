@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfclica.losses.distance import lp_distance, pairwise_lp
+from tfclica.losses.distance import lp_distance
+from tfclica.losses.distance_kernels import lp_logsumexp
 from tfclica.losses.similarity_kernels import (
     blocked_similarity_logsumexp,
-    logsumexp_with_column,
     self_similarity_logsumexp,
 )
-
-
-def _log_mean_exp(x, axis):
-    return tf.reduce_logsumexp(x, axis=axis) - tf.math.log(tf.cast(tf.shape(x)[axis], x.dtype))
 
 
 def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None, alpha: float = 0.5):
@@ -58,7 +54,8 @@ def lp_infonce(
 
     ``l_i = 2 * (alpha * d_ii~/tau + (1 - alpha) * logsumexp({-d_ij/tau}_j U {-d_ii~/tau}))``
     with ``d(u, v) = sum_k |u_k - v_k|^p`` (see :func:`lp_distance`) and negatives ``m_j``
-    (default: all anchors, self included, whose distance is 0). Any real ``p > 0``.
+    (default: all anchors, self included, whose distance is 0). Any real ``p > 0``. The
+    logsumexp runs row-blocked (:func:`~tfclica.losses.distance_kernels.lp_logsumexp`).
 
     Args:
         anchors: ``[batch, n]`` encodings of z.
@@ -71,10 +68,10 @@ def lp_infonce(
     Returns:
         ``[batch]`` per-anchor losses.
     """
+    anchors = tf.convert_to_tensor(anchors)
     negatives = anchors if negatives is None else negatives
     pos = lp_distance(anchors, positives, p) / tau
-    neg = pairwise_lp(anchors, negatives, p) / tau
-    lse = logsumexp_with_column(-neg, -pos)
+    lse = lp_logsumexp(anchors, negatives, p, tau, column=-pos)
     return 2.0 * (alpha * pos + (1.0 - alpha) * lse)
 
 
@@ -123,7 +120,8 @@ def align_uniform(
     ``l_i = (1 - alpha) * d(a_i, p_i) + alpha * log mean_j exp(-d(a_i, m_j)/tau)`` with
     ``d`` the Lp distance of :func:`lp_distance` and negatives ``m_j`` (default: all anchors,
     self included, as in the reference). ``tau = 1`` is the reference's
-    ``AlignmentUniformityLoss``; Wang & Isola's ``t = 2`` is ``tau = 1/2``.
+    ``AlignmentUniformityLoss``; Wang & Isola's ``t = 2`` is ``tau = 1/2``. The log-mean-exp
+    runs row-blocked (:func:`~tfclica.losses.distance_kernels.lp_logsumexp`).
 
     Args:
         anchors: ``[batch, n]`` encodings of z.
@@ -136,7 +134,9 @@ def align_uniform(
     Returns:
         ``[batch]`` per-anchor losses.
     """
-    negatives = anchors if negatives is None else negatives
+    anchors = tf.convert_to_tensor(anchors)
+    negatives = anchors if negatives is None else tf.convert_to_tensor(negatives)
     align = lp_distance(anchors, positives, p)
-    uniform = _log_mean_exp(-pairwise_lp(anchors, negatives, p) / tau, axis=1)
+    count = tf.cast(tf.shape(negatives)[0], anchors.dtype)
+    uniform = lp_logsumexp(anchors, negatives, p, tau) - tf.math.log(count)
     return (1.0 - alpha) * align + alpha * uniform
