@@ -7,7 +7,9 @@ Modules, one concept each:
 - :mod:`~tfclica.losses.functional`: the per-anchor losses as functions, formulas in docstrings;
 - :mod:`~tfclica.losses.distance`: the Lp distance ``sum_k |u_k - v_k|^p``;
 - :mod:`~tfclica.losses.similarity_kernels`: fused custom-gradient logsumexp kernels of the
-  dot-product losses and their block structure (read by :mod:`tfclica.flops`).
+  dot-product losses and their block structure (read by :mod:`tfclica.flops`);
+- :mod:`~tfclica.losses.distance_kernels`: the row-blocked custom-gradient logsumexp of the Lp
+  losses (:func:`lp_logsumexp`) and its block structure.
 """
 
 from tfclica.losses.classes import (
@@ -18,6 +20,7 @@ from tfclica.losses.classes import (
     build_loss,
 )
 from tfclica.losses.distance import EPS, lp_distance
+from tfclica.losses.distance_kernels import DISTANCE_ROWS, lp_logsumexp
 from tfclica.losses.functional import align_uniform, cosine_infonce, lp_infonce, ntxent
 from tfclica.losses.similarity_kernels import (
     SHARED_SHIFT_MARGIN,
@@ -29,6 +32,7 @@ from tfclica.losses.similarity_kernels import (
 )
 
 __all__ = [
+    "DISTANCE_ROWS",
     "EPS",
     "SHARED_SHIFT_MARGIN",
     "SIMILARITY_ROWS",
@@ -43,6 +47,7 @@ __all__ = [
     "logsumexp_with_column",
     "lp_distance",
     "lp_infonce",
+    "lp_logsumexp",
     "ntxent",
     "self_similarity_logsumexp",
     "similarity_logsumexp",
