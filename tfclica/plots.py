@@ -9,9 +9,8 @@ The picture is ``figsize * dpi`` pixels exactly (no tight bounding box).
 
 from __future__ import annotations
 
+import io
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -43,20 +42,15 @@ def _small_axes(ax):
 
 
 def _save(fig, path, dpi) -> Path:
-    """Write ``fig`` to ``path`` as PNG via a temporary file in the same directory."""
+    """Write ``fig`` to ``path`` as PNG, atomically (rendered in memory, then one rename)."""
+    from tfclica.rundir import atomic_write_bytes
+
     path = Path(path)
     if not path.parent.is_dir():
         raise ConfigError(f"cannot write {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            fig.savefig(out, format="png", dpi=dpi)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
