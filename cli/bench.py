@@ -36,12 +36,20 @@ import click
     "with AVX512_BF16/AMX is faster, float16 is slower)",
 )
 @click.option("--xla", default=None, help="auto | step | sampling (see tfclica train --help)")
+@click.option(
+    "--steps-per-call",
+    type=click.IntRange(min=1),
+    default=None,
+    help="steps per call of the compiled step (default: the preset's)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-def command(preset, steps, repeats, batch_size, precision, xla, as_json):
+def command(preset, steps, repeats, batch_size, precision, xla, steps_per_call, as_json):
     """Measure train steps/s, pairs/s, GFLOP/s and the same-process GEMM peak."""
     from tfclica.presets import get_preset
 
-    cfg = get_preset(preset).config.replace(batch_size=batch_size, precision=precision, xla=xla)
+    cfg = get_preset(preset).config.replace(
+        batch_size=batch_size, precision=precision, xla=xla, steps_per_call=steps_per_call
+    )
 
     from tfclica.cli.quiet import import_tensorflow_quietly
 

@@ -1,4 +1,4 @@
-"""Shared click options: the setting vocabulary of DESIGN.md and config resolution."""
+"""Shared click options: the setting vocabulary (docs/DESIGN.md) and config resolution."""
 
 from __future__ import annotations
 

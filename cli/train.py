@@ -15,7 +15,7 @@ from tfclica.cli.options import (
 )
 
 # What a resumed run may change: the schedule's length and cadence, and where it runs.
-RESUME_MAY_CHANGE = {"steps", "eval_every", "checkpoint_every", "strategy"}
+RESUME_MAY_CHANGE = {"steps", "eval_every", "checkpoint_every", "strategy", "steps_per_call"}
 
 
 def _positive_int(ctx, param, value):
@@ -53,6 +53,14 @@ def _positive_int(ctx, param, value):
     default=None,
     callback=_positive_int,
     help="steps between checkpoints",
+)
+@click.option(
+    "--steps-per-call",
+    type=int,
+    default=None,
+    callback=_positive_int,
+    help="training steps per call of the compiled step (a loop on the device; the weights do "
+    "not depend on it)",
 )
 @click.option("--strategy", default=None, help="auto | default | mirrored | multi-worker | tpu")
 @click.option(
@@ -106,7 +114,8 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
             given += ["--data-shards"] * bool(data_shards)
             raise ConfigError(
                 f"--resume continues {out} as configured; only --steps, --eval-every, "
-                f"--checkpoint-every and --strategy may change (got {', '.join(given)})"
+                f"--checkpoint-every, --steps-per-call and --strategy may change "
+                f"(got {', '.join(given)})"
             )
         cfg = resolve_config(None, Path(out) / rundir.CONFIG_FILE, overrides)
     else:
@@ -124,10 +133,10 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     run_dir = rundir.prepare_run_dir(Path(out), resume=resume)
 
     from tfclica.cli.progress import ProgressBar
-    from tfclica.training import Trainer
+    from tfclica.training import TrainingRun
 
     click.echo(f"run directory: {run_dir}", err=True)
-    trainer = Trainer(
+    trainer = TrainingRun(
         cfg, run_dir, on_progress=ProgressBar(line_every=cfg.eval_every), data_shards=data_shards
     )
     if trainer.restored_from:

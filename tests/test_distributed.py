@@ -30,10 +30,10 @@ def _child() -> None:
     from tfclica.presets import get_preset
     from tfclica.replicas import cross_replica_concat
     from tfclica.strategy import resolve_strategy
-    from tfclica.training import Trainer
+    from tfclica.training import TrainingRun
 
     out = {}
-    strategy = resolve_strategy("mirrored")  # the Trainer's too: one per process
+    strategy = resolve_strategy("mirrored")  # the TrainingRun's too: one per process
     assert strategy.num_replicas_in_sync == 2
     batch, dim = 16, 4
     x = np.random.default_rng(0).normal(size=(2 * batch, dim)).astype(np.float32)
@@ -67,7 +67,7 @@ def _child() -> None:
             "grad_scale": max(float(np.max(np.abs(g))) for g in grads),
         }
 
-    # The Trainer: 2 mirrored replicas vs one device drawing the same 2 shards.
+    # The TrainingRun: 2 mirrored replicas vs one device drawing the same 2 shards.
     cfg = get_preset("default").config.replace(
         dim=3, encoder_widths=(16, 16), steps=3, batch_size=64, eval_every=3,
         checkpoint_every=3, eval_samples=256, loss="ntxent",
@@ -78,7 +78,7 @@ def _child() -> None:
         for strategy_name in ("mirrored", "default"):
             run_dir = rundir.prepare_run_dir(Path(tempfile.mkdtemp()) / strategy_name)
             run_cfg = cfg.replace(strategy=strategy_name, loss=loss, objective=objective)
-            trainer = Trainer(run_cfg, run_dir, data_shards=2)
+            trainer = TrainingRun(run_cfg, run_dir, data_shards=2)
             trainer.run_steps()
             weights[strategy_name] = [w.numpy() for w in trainer.encoder.weights]
             out[f"replicas_{strategy_name}"] = trainer.replicas

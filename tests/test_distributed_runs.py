@@ -23,7 +23,7 @@ import tfclica.encoders  # noqa: F401 - registers the heads for deserialisation
 from tfclica import rundir
 from tfclica.config import to_toml
 from tfclica.presets import get_preset
-from tfclica.training import Trainer
+from tfclica.training import TrainingRun
 
 CFG = get_preset("default").config.replace(
     dim=3, encoder_widths=(16, 16), steps=8, batch_size=64, eval_every=4,
@@ -44,7 +44,7 @@ def _max_diff(a, b) -> float:
 def reference(tmp_path_factory):
     """Final encoder weights of the uninterrupted one-device run."""
     run_dir = rundir.prepare_run_dir(tmp_path_factory.mktemp("reference") / "run")
-    trainer = Trainer(CFG, run_dir, data_shards=2)
+    trainer = TrainingRun(CFG, run_dir, data_shards=2)
     trainer.run_steps()
     return [w.numpy() for w in trainer.encoder.weights]
 
@@ -144,6 +144,6 @@ def test_sigkill_during_a_checkpoint_write_then_resume_gives_the_same_weights(
     shutil.copytree(run_dir, copy)
     for data in (copy / "checkpoints").glob("ckpt-8.data-*"):
         data.write_bytes(b"\0" * 16)
-    trainer = Trainer(CFG, copy)
+    trainer = TrainingRun(CFG, copy)
     assert trainer.restored_from.endswith("ckpt-6")
     assert int(trainer.step.numpy()) == 6 and trainer.shards == 2

@@ -4,7 +4,7 @@ import pytest
 
 from tfclica import rundir
 from tfclica.presets import get_preset
-from tfclica.training import Trainer
+from tfclica.training import TrainingRun
 
 TINY = dict(
     dim=4,
@@ -24,7 +24,7 @@ def test_mixed_precision_computes_hidden_layers_low_and_the_loss_in_float32(
     tmp_path, precision, compute
 ):
     cfg = get_preset("default").config.replace(precision=precision, **TINY)
-    trainer = Trainer(cfg, rundir.prepare_run_dir(tmp_path / "run"))
+    trainer = TrainingRun(cfg, rundir.prepare_run_dir(tmp_path / "run"))
     dense = trainer.encoder.get_layer("dense_0")
     assert dense.compute_dtype == compute and dense.variable_dtype == "float32"
     assert trainer.encoder.output.dtype == "float32"

@@ -10,7 +10,7 @@ from tfclica import rundir
 from tfclica.cli.main import main
 from tfclica.errors import ConfigError
 from tfclica.presets import get_preset
-from tfclica.training import Trainer
+from tfclica.training import TrainingRun
 
 TINY = dict(
     dim=3,
@@ -27,7 +27,7 @@ TINY = dict(
 def tiny_run(tmp_path_factory):
     run_dir = rundir.prepare_run_dir(tmp_path_factory.mktemp("safety") / "run")
     cfg = get_preset("default").config.replace(**TINY)
-    metrics = Trainer(cfg, run_dir).fit()
+    metrics = TrainingRun(cfg, run_dir).fit()
     return cfg, run_dir, metrics
 
 
@@ -55,7 +55,7 @@ def test_resume_refuses_changed_settings_and_keeps_the_config(tiny_run, capsys):
 def test_checkpoints_of_another_model_are_an_error_not_a_restart(tiny_run):
     cfg, run_dir, _ = tiny_run
     with pytest.raises(ConfigError, match="does not match"):
-        Trainer(cfg.replace(head="learnable-sphere"), run_dir)
+        TrainingRun(cfg.replace(head="learnable-sphere"), run_dir)
     assert rundir.load_config(run_dir).head == cfg.head
 
 

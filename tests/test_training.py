@@ -6,7 +6,7 @@ import pytest
 from tfclica import rundir
 from tfclica.presets import get_preset
 from tfclica.rundir import METRIC_KEYS
-from tfclica.training import Trainer
+from tfclica.training import TrainingRun
 
 # A small, fast variant of the default preset: n=5, a narrower encoder, a short schedule.
 SMALL = dict(
@@ -26,7 +26,7 @@ SMALL = dict(
 def trained_run(tmp_path_factory):
     run_dir = rundir.prepare_run_dir(tmp_path_factory.mktemp("run") / "r")
     cfg = get_preset("default").config.replace(**SMALL)
-    metrics = Trainer(cfg, run_dir).fit()
+    metrics = TrainingRun(cfg, run_dir).fit()
     return cfg, run_dir, metrics
 
 
@@ -116,15 +116,16 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(
     import tensorflow as tf
 
     from tfclica.cli.main import main
+    from tfclica.training import TrainStep
 
-    original = Trainer._local_loss
+    original = TrainStep._local_loss
 
     def diverging(self, *args):
         # -inf from the 4th step on (step variable 3): log(0); a function of the step
         # variable, because the compiled step is traced once.
-        return original(self, *args) + tf.math.log(tf.cast(self.step < 3, tf.float32))
+        return original(self, *args) + tf.math.log(tf.cast(self.state.step < 3, tf.float32))
 
-    monkeypatch.setattr(Trainer, "_local_loss", diverging)
+    monkeypatch.setattr(TrainStep, "_local_loss", diverging)
     out = tmp_path / "run"
     argv = ["train", "--dim", "3", "--steps", "10", "--batch-size", "32", "--checkpoint-every"]
     argv += ["2", "--strategy", "default", "--out", str(out)]
@@ -159,4 +160,4 @@ def test_batch_that_does_not_split_into_shards_is_a_config_error(tmp_path):
 
     cfg = get_preset("default").config.replace(dim=3, batch_size=63, strategy="default")
     with pytest.raises(ConfigError, match="batch_size=63"):
-        Trainer(cfg, rundir.prepare_run_dir(tmp_path / "r"), data_shards=2)
+        TrainingRun(cfg, rundir.prepare_run_dir(tmp_path / "r"), data_shards=2)

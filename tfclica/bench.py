@@ -1,7 +1,9 @@
 """Train-step throughput against the machine's fp32 matmul limit (``tfclica bench``).
 
-The step is the Trainer's own compiled step (sampling, mixing, encoder forward and backward on
-both views, loss, Adam update), timed after warm-up as a median over repeats. The GEMM peak is
+The step is the training run's own compiled :class:`~tfclica.training.TrainStep` (sampling,
+observations, encoder forward and backward on both views, loss, Adam update), called with the
+config's ``steps_per_call`` steps per call as training calls it, timed after warm-up as a median
+over repeats. The GEMM peak is
 measured in the same process, so the ratio ``achieved / peak`` holds on a noisy machine.
 """
 
@@ -85,11 +87,13 @@ def gemm_only_seconds(cfg: ExperimentConfig, repeats: int = 5) -> float:
     return _median_seconds(lambda _: run(operands).numpy(), repeats)
 
 
-def _time_steps(step_fn, steps: int) -> float:
+def _time_steps(train_step, steps: int) -> float:
+    """Seconds for ``steps`` steps in calls of ``steps_per_call`` (each call returns its losses,
+    so the time includes the host round trips training makes)."""
     t0 = time.perf_counter()
-    for _ in range(steps):
-        loss = step_fn()
-    float(loss)  # waits for the last step
+    done = 0
+    while done < steps:
+        done += len(train_step(min(train_step.steps_per_call, steps - done)))
     return time.perf_counter() - t0
 
 
@@ -102,21 +106,20 @@ def run_bench(
 ) -> dict:
     """Benchmark the train step of ``cfg``; returns the fields of ``tfclica bench --json``."""
     from tfclica.rundir import prepare_run_dir
-    from tfclica.training import Trainer, resolve_xla_mode
+    from tfclica.training import TrainingRun, resolve_xla_mode
 
     with tempfile.TemporaryDirectory(prefix="tfclica-bench-") as tmp:
-        trainer = Trainer(cfg, prepare_run_dir(Path(tmp) / "run"))
-        step_fn = trainer._train_step
+        run = TrainingRun(cfg, prepare_run_dir(Path(tmp) / "run"))
+        step_fn = run.train_step
         t0 = time.perf_counter()
-        for _ in range(warmup):
-            float(step_fn())
+        _time_steps(step_fn, warmup)
         compile_seconds = time.perf_counter() - t0
         peak_before = gemm_peak_gflops(gemm_shape)
         step_times = [_time_steps(step_fn, steps) / steps for _ in range(repeats)]
         peak_after = gemm_peak_gflops(gemm_shape)
         step_seconds = statistics.median(step_times)
-        sampling_seconds = _sampling_seconds(trainer, cfg)
-        eval_seconds = _eval_seconds(trainer)
+        sampling_seconds = _sampling_seconds(run, cfg)
+        eval_seconds = _median_seconds(run.quick_scores, repeats=3)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gemm_seconds = gemm_only_seconds(cfg)  # after the RSS: its operands are not the step's
     flops = model_flops_per_step(cfg)
@@ -129,6 +132,7 @@ def run_bench(
         "precision": cfg.precision,
         "steps": steps,
         "repeats": repeats,
+        "steps_per_call": cfg.steps_per_call,
         "steps_per_second": 1.0 / step_seconds,
         "samples_per_second": cfg.batch_size / step_seconds,
         "model_gflops_per_step": flops / 1e9,
@@ -150,20 +154,16 @@ def run_bench(
     }
 
 
-def _sampling_seconds(trainer, cfg: ExperimentConfig, repeats: int = 20) -> float:
-    """Median time of drawing one batch of pairs and mixing them, compiled as in the step."""
+def _sampling_seconds(run, cfg: ExperimentConfig, repeats: int = 20) -> float:
+    """Median time of drawing one batch of pairs and their observations, compiled as in the
+    step."""
 
     @tf.function(jit_compile=True)
     def draw(step):
-        z, z_tilde = trainer.sampler.sample_pairs(cfg.batch_size, seeds.fold(cfg.seed, step))
-        return tf.reduce_sum(trainer.mixing(tf.concat([z, z_tilde], 0)))
+        z, z_tilde = run.sampler.sample_pairs(cfg.batch_size, seeds.fold(cfg.seed, step))
+        return tf.reduce_sum(run.source(tf.concat([z, z_tilde], 0)))
 
     return _median_seconds(lambda i: draw(tf.constant(i)).numpy(), repeats)
-
-
-def _eval_seconds(trainer, repeats: int = 3) -> float:
-    """Median time of one in-training evaluation (fresh samples, encode, R^2 and MCC)."""
-    return _median_seconds(trainer._quick_eval, repeats)
 
 
 def format_report(r: dict) -> str:
@@ -172,7 +172,8 @@ def format_report(r: dict) -> str:
     eval_pct = 100 * r["eval_fraction_of_training"]
     return "\n".join(
         [
-            f"preset {r['preset']}, batch {r['batch_size']}, XLA: {r['xla']}, {r['precision']}",
+            f"preset {r['preset']}, batch {r['batch_size']}, XLA: {r['xla']}, {r['precision']}, "
+            f"{r['steps_per_call']} steps per call",
             f"train step     {r['step_ms_median']:.1f} ms  ({r['steps_per_second']:.2f} steps/s,"
             f" {r['samples_per_second']:.0f} pairs/s)",
             f"model          {r['model_gflops_per_step']:.2f} GFLOP/step -> "

@@ -33,7 +33,7 @@ XLA_MODES = ("auto", "step", "sampling")
 class ExperimentConfig:
     """Everything that defines one run: the data-generating process, the model and the schedule.
 
-    Attributes mirror the CLI flags of DESIGN.md. ``encoder_widths=None`` means the reference's
+    Attributes mirror the CLI flags of docs/DESIGN.md. ``encoder_widths=None`` means the reference's
     ``[10n, 50n, 50n, 50n, 50n, 10n]``.
     """
 
@@ -69,6 +69,8 @@ class ExperimentConfig:
     strategy: str = "auto"
     precision: str = "float32"
     xla: str = "auto"
+    # Training steps per call of the compiled step (a device-side loop): fewer host round trips.
+    steps_per_call: int = 50
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -153,6 +155,7 @@ def validate(cfg: ExperimentConfig) -> None:
         "eval_every",
         "eval_samples",
         "checkpoint_every",
+        "steps_per_call",
     ):
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:

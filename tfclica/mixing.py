@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tfclica.observations.base import ObservationSource
+
 _DRAW_CHUNK = 25_000  # matrices drawn per vectorised batch while screening
 
 
@@ -22,13 +24,15 @@ def _draw_normalised(rng: np.random.Generator, count: int, n: int) -> np.ndarray
 
 
 @dataclass(frozen=True)
-class Mixing:
-    """A frozen invertible MLP ``x = g(z)``.
+class Mixing(ObservationSource):
+    """A frozen invertible MLP ``x = g(z)``: the observation source of the MLP experiments.
 
     Attributes:
         weights: list of ``(n, n)`` float32 arrays in ``(out, in)`` layout.
         negative_slope: leaky-ReLU slope between layers.
     """
+
+    kind = "invertible-leaky-relu-mlp"
 
     weights: tuple[np.ndarray, ...]
     negative_slope: float = 0.2
@@ -36,6 +40,14 @@ class Mixing:
     @property
     def dim(self) -> int:
         return int(self.weights[0].shape[0])
+
+    @property
+    def latent_dim(self) -> int:
+        return self.dim
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        return (self.dim,)
 
     def __call__(self, z):
         """Apply g to a ``[batch, n]`` TensorFlow tensor (traceable, XLA-safe)."""
@@ -79,6 +91,21 @@ class Mixing:
         arrays = {f"w{i}": w for i, w in enumerate(self.weights)}
         arrays["negative_slope"] = np.asarray(self.negative_slope)
         return arrays
+
+    def spec(self) -> dict:
+        """See :meth:`ObservationSource.spec`."""
+        return {
+            "kind": self.kind,
+            "dim": self.dim,
+            "n_layers": len(self.weights),
+            "negative_slope": self.negative_slope,
+            "layout": "(out, in); x = z @ W.T per layer",
+        }
+
+    @classmethod
+    def from_saved(cls, spec: dict, arrays: dict) -> Mixing:
+        """See :meth:`ObservationSource.from_saved`."""
+        return cls.from_arrays(arrays)
 
     @classmethod
     def from_arrays(cls, arrays) -> Mixing:

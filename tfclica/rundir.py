@@ -14,18 +14,19 @@ import numpy as np
 
 from tfclica.config import ExperimentConfig, parse_toml, to_toml
 from tfclica.errors import ConfigError
-from tfclica.mixing import Mixing
+from tfclica.observations import ObservationSource, source_from_saved
 
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.json"
-MIXING_DIR = "mixing"
-MIXING_WEIGHTS_FILE = "weights.npz"  # inside MIXING_DIR: the arrays of Mixing.to_arrays
-MIXING_SPEC_FILE = "spec.json"  # inside MIXING_DIR: kind, dim, layout and sha256 of g
+MIXING_DIR = "mixing"  # the observation source (the frozen g), whatever its kind
+MIXING_WEIGHTS_FILE = "weights.npz"  # inside MIXING_DIR: the arrays of source.to_arrays()
+MIXING_SPEC_FILE = "spec.json"  # inside MIXING_DIR: kind, sha256 and the source's own spec
+HISTORY_FILE = "evaluations.json"  # every evaluation during training (step, seconds, scores)
 CHECKPOINT_DIR = "checkpoints"
 ENCODER_FILE = "encoder.keras"
 LOG_DIR = "logs"
 
-# The keys every metrics.json has (DESIGN.md); keys may be added, never renamed.
+# The keys every metrics.json has (docs/DESIGN.md); keys may be added, never renamed.
 METRIC_KEYS = frozenset(
     {
         "preset",
@@ -131,43 +132,38 @@ def load_config(run_dir: Path) -> ExperimentConfig:
     return ExperimentConfig().replace(**parse_toml(text, str(path)))
 
 
-def save_mixing(run_dir: Path, mixing: Mixing) -> None:
-    """Write g as ``mixing/weights.npz`` + ``mixing/spec.json`` (atomically, as one directory)."""
+def save_mixing(run_dir: Path, source: ObservationSource) -> None:
+    """Write the run's observation source (the frozen g) as ``mixing/weights.npz`` +
+    ``mixing/spec.json`` (its spec, its kind and a sha256), atomically, as one directory."""
     final = Path(run_dir) / MIXING_DIR
     tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=".mixing."))
     publish_mode(tmp, directory=True)
     with open(tmp / MIXING_WEIGHTS_FILE, "wb") as handle:
-        np.savez(handle, **mixing.to_arrays())
+        np.savez(handle, **source.to_arrays())
         handle.flush()
         os.fsync(handle.fileno())
-    spec = {
-        "kind": "invertible-leaky-relu-mlp",
-        "dim": mixing.dim,
-        "n_layers": len(mixing.weights),
-        "negative_slope": mixing.negative_slope,
-        "layout": "(out, in); x = z @ W.T per layer",
-        "sha256": mixing.checksum(),
-    }
+    spec = {**source.spec(), "kind": source.kind, "sha256": source.checksum()}
     (tmp / MIXING_SPEC_FILE).write_text(json.dumps(spec, indent=2) + "\n")
     replace_dir(tmp, final)
 
 
-def load_mixing(run_dir: Path) -> Mixing:
-    """The frozen g of a run (or of a ``mixing`` directory itself); checks its checksum."""
+def load_mixing(run_dir: Path) -> ObservationSource:
+    """The frozen observation source of a run (or of a ``mixing`` directory itself), of any
+    registered kind; checks its checksum."""
     folder = Path(run_dir)
     if (folder / MIXING_DIR).is_dir():
         folder = folder / MIXING_DIR
     try:
-        with np.load(folder / MIXING_WEIGHTS_FILE) as arrays:
-            mixing = Mixing.from_arrays(dict(arrays))
         spec = json.loads((folder / MIXING_SPEC_FILE).read_text())
+        with np.load(folder / MIXING_WEIGHTS_FILE) as arrays:
+            source = source_from_saved(spec, dict(arrays))
     except OSError as err:
         raise ConfigError(f"no mixing found in {run_dir} ({err.strerror or err})") from None
     except (ValueError, KeyError, zipfile.BadZipFile) as err:
         raise ConfigError(f"{folder}: damaged mixing files ({err})") from None
-    if spec.get("sha256") != mixing.checksum():
+    if spec.get("sha256") != source.checksum():
         raise ConfigError(f"{folder}: mixing weights do not match the checksum in spec.json")
-    return mixing
+    return source
 
 
 def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
@@ -182,3 +178,96 @@ def read_metrics(run_dir: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path} ({err.strerror or err})") from None
     except ValueError as err:  # JSONDecodeError, UnicodeDecodeError
         raise ConfigError(f"{path} is not valid JSON ({err})") from None
+
+
+def write_history(run_dir: Path, history: list[dict[str, Any]]) -> None:
+    """Write the evaluations made during training (``evaluations.json``), atomically."""
+    atomic_write_text(Path(run_dir) / HISTORY_FILE, json.dumps(history, indent=1) + "\n")
+
+
+def read_history(run_dir: Path) -> list[dict[str, Any]]:
+    """The evaluations made during training, oldest first (``[]`` for a run without any)."""
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        return []
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{path} is not readable JSON ({err})") from None
+
+
+class RunDirectory:
+    """One run on disk: its config, observation source, checkpoints, encoders, metrics, logs.
+
+    Every read and write of a run directory goes through here (the functions above are its
+    implementation, usable on their own); writes are atomic.
+
+    Args:
+        path: an existing run directory (see :func:`prepare_run_dir`).
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunDirectory({str(self.path)!r})"
+
+    # -- config and observation source
+    def has_config(self) -> bool:
+        return (self.path / CONFIG_FILE).is_file()
+
+    def save_config(self, cfg: ExperimentConfig) -> None:
+        save_config(self.path, cfg)
+
+    def load_config(self) -> ExperimentConfig:
+        return load_config(self.path)
+
+    def has_observations(self) -> bool:
+        return (self.path / MIXING_DIR).is_dir()
+
+    def save_observations(self, source: ObservationSource) -> None:
+        save_mixing(self.path, source)
+
+    def load_observations(self) -> ObservationSource:
+        return load_mixing(self.path)
+
+    # -- training state
+    def checkpoint_dir(self, subdir: str = "") -> Path:
+        """Where the checkpoints of one objective go (``subdir``: a second objective)."""
+        return self.path / CHECKPOINT_DIR / subdir
+
+    def log_dir(self, subdir: str = "") -> Path:
+        """TensorBoard logs of one objective."""
+        return self.path / LOG_DIR / subdir
+
+    def save_encoder(self, encoder, name: str = ENCODER_FILE) -> Path:
+        """Write a Keras model to ``name`` atomically (temporary file, then rename)."""
+        final = self.path / name
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".encoder.", suffix=".keras")
+        os.close(fd)
+        publish_mode(Path(tmp))
+        try:
+            encoder.save(tmp)
+            os.replace(tmp, final)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return final
+
+    # -- results
+    def has_metrics(self) -> bool:
+        return (self.path / METRICS_FILE).is_file()
+
+    def read_metrics(self) -> dict[str, Any]:
+        return read_metrics(self.path)
+
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        write_metrics(self.path, metrics)
+
+    def read_history(self) -> list[dict[str, Any]]:
+        return read_history(self.path)
+
+    def write_history(self, history: list[dict[str, Any]]) -> None:
+        write_history(self.path, history)

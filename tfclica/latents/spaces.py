@@ -1,7 +1,7 @@
 """Latent spaces and the marginals p(z) and conditionals p(z~|z) each one supports.
 
 A space knows its dimension, which points belong to it, and how to build each distribution of
-the setting vocabulary (DESIGN.md) on itself:
+the setting vocabulary (docs/DESIGN.md) on itself:
 
 ============  =====================================  =========================================
 space         marginal p(z)                          conditional p(z~|z)

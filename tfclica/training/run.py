@@ -1,0 +1,255 @@
+"""One experiment into a run directory: build the parts from the config, train, score, record.
+
+:class:`TrainingRun` assembles what the config describes (the strategy, the pair sampler, the
+observation source, the encoder, the optimizer, the objective) around a run directory, hands
+them to the :class:`~tfclica.training.step.TrainStep` and the
+:class:`~tfclica.training.loop.Trainer`, and writes the results. With ``objective="both"`` it
+trains the supervised baseline next, in the same run directory, as a second ``TrainingRun``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from tfclica.checkpoints import restore_newest_readable
+from tfclica.config import ExperimentConfig
+from tfclica.encoders import build_mlp_encoder
+from tfclica.errors import ConfigError
+from tfclica.evaluation import chunked_encoder, evaluate_encoder, training_scores
+from tfclica.latents import build_pair_sampler, seeds
+from tfclica.mixing import build_mixing
+from tfclica.rundir import ENCODER_FILE, RunDirectory
+from tfclica.strategy import is_tpu, resolve_strategy
+from tfclica.streams import Stream, seed_of
+from tfclica.training.loop import Progress, Trainer, time_to_score
+from tfclica.training.objectives import build_objective
+from tfclica.training.step import TrainState, TrainStep
+
+SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
+SUPERVISED_SUBDIR = "supervised"  # checkpoints/ and logs/ of the baseline
+
+
+def build_optimizer(cfg: ExperimentConfig):
+    """Adam at the config's learning rate (float16 gradients underflow without loss scaling)."""
+    optimizer = keras.optimizers.Adam(cfg.lr)
+    if cfg.precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+class TrainingRun:
+    """Trains one experiment into a run directory.
+
+    Args:
+        cfg: the experiment.
+        run_dir: an existing run directory (see :func:`tfclica.rundir.prepare_run_dir`). If it
+            holds an observation source and checkpoints, training resumes from the newest
+            readable checkpoint.
+        on_progress: called with a :class:`~tfclica.training.loop.Progress` after every call of
+            the compiled step.
+        data_shards: shards of the global batch (default: one per replica; see
+            :mod:`tfclica.training.step`). A resumed run keeps the value in its checkpoint.
+        objective: ``unsupervised`` (the config's loss) or ``supervised`` (MSE regression of z);
+            default ``cfg.objective`` (``both``: this run is the contrastive one, and
+            :meth:`fit` then trains the baseline).
+        checkpoint_subdir: checkpoints go to ``checkpoints/<this>`` and logs to
+            ``logs/<this>`` (for a second objective trained in the same run directory).
+    """
+
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        run_dir: Path,
+        on_progress: Callable[[Progress], None] | None = None,
+        data_shards: int | None = None,
+        objective: str | None = None,
+        checkpoint_subdir: str = "",
+    ):
+        self.cfg = cfg
+        self.run_dir = RunDirectory(run_dir)
+        self.on_progress = on_progress
+        self.objective_name = objective or (
+            "unsupervised" if cfg.objective == "both" else cfg.objective
+        )
+        self.subdir = checkpoint_subdir
+        # First: MultiWorkerMirroredStrategy must exist before any other TF op runs.
+        self.strategy = resolve_strategy(cfg.strategy)
+        self.replicas = self.strategy.num_replicas_in_sync
+        shards = data_shards or self.replicas
+        if shards % self.replicas or cfg.batch_size % shards:
+            raise ConfigError(
+                f"batch_size={cfg.batch_size} must split into data_shards={shards}, and the "
+                f"shards over {self.replicas} replicas"
+            )
+        self.source = self._observation_source()
+        self.sampler = build_pair_sampler(cfg)
+        with self.strategy.scope():
+            self.encoder = build_mlp_encoder(
+                cfg.dim,
+                cfg.dim,
+                cfg.hidden_widths,
+                cfg.head,
+                radius=cfg.radius,
+                seed=cfg.seed,
+                dtype=None if cfg.precision == "float32" else cfg.precision,
+            )
+            self.optimizer = build_optimizer(cfg)
+            self.optimizer.build(self.encoder.trainable_variables)
+            self.state = TrainState(cfg.seed, shards)
+        self.checkpoint = tf.train.Checkpoint(
+            encoder=self.encoder, optimizer=self.optimizer, **self.state.checkpointables()
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, str(self.run_dir.checkpoint_dir(self.subdir)), max_to_keep=3
+        )
+        self.restored_from = restore_newest_readable(self.checkpoint, self.manager)
+        self.run_dir.save_config(cfg)  # only once the checkpoints are known to match
+        self.shards = int(self.state.data_shards.numpy())
+        if self.shards % self.replicas or cfg.batch_size % self.shards:
+            raise ConfigError(
+                f"{run_dir} was trained with data_shards={self.shards}, which does not split "
+                f"batch_size={cfg.batch_size} over {self.replicas} replicas"
+            )
+        self.train_step = TrainStep(
+            self.sampler,
+            self.source,
+            self.encoder,
+            self.optimizer,
+            build_objective(cfg, self.objective_name),
+            self.strategy,
+            self.state,
+            cfg.batch_size,
+            xla=cfg.xla,
+            steps_per_call=cfg.steps_per_call,
+        )
+        self.encode = chunked_encoder(
+            self.encoder, self.source.observation_shape, pad_to_chunk=is_tpu(self.strategy)
+        )
+
+    def _observation_source(self):
+        """The run's frozen g: loaded from the run directory, else built and saved."""
+        cfg = self.cfg
+        if self.run_dir.has_observations():
+            source = self.run_dir.load_observations()
+            layers = len(getattr(source, "weights", ()))
+            if source.latent_dim != cfg.dim or layers != cfg.mixing_layers:
+                raise ConfigError(
+                    f"{self.run_dir.path}: its mixing g has dim={source.latent_dim} and "
+                    f"{layers} layers, the config says dim={cfg.dim} and "
+                    f"mixing_layers={cfg.mixing_layers}"
+                )
+            return source
+        # Config first: a directory with a config is never mistaken for an empty one.
+        self.run_dir.save_config(cfg)
+        source = build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed)
+        self.run_dir.save_observations(source)
+        return source
+
+    @property
+    def step(self) -> tf.Variable:
+        """Optimisation steps done (a variable: checkpointed)."""
+        return self.state.step
+
+    def quick_scores(self, step: int) -> dict:
+        """The scores logged during training at ``step`` (fresh samples each time)."""
+        seed = seeds.fold(tf.constant(seed_of(self.cfg.seed, Stream.TRAIN_EVAL)), step)
+        return training_scores(self.encode, self.sampler, self.source, self.cfg.eval_samples, seed)
+
+    def run_steps(self):
+        """Train until ``cfg.steps``, checkpointing and logging; returns the loop's result.
+
+        Raises:
+            TrainingDivergedError: the loss became non-finite (the last good checkpoint is kept).
+        """
+        cfg = self.cfg
+        own_history = not self.subdir  # the baseline's evaluations are not the run's
+        stop_at = getattr(cfg, "stop_at_threshold", None) if own_history else None
+        loop = Trainer(
+            self.train_step,
+            self.manager,
+            cfg.steps,
+            cfg.eval_every,
+            cfg.checkpoint_every,
+            str(self.run_dir.log_dir(self.subdir)),
+            evaluate=self.quick_scores,
+            on_progress=self.on_progress,
+            history=self.run_dir.read_history() if own_history else [],
+            stop_at=stop_at,
+        )
+        result = loop.run()
+        if own_history:
+            self.run_dir.write_history(result.history)
+        return result
+
+    def scores(self) -> dict:
+        """Final identifiability scores on fresh samples (the metrics.json score fields)."""
+        seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
+        return evaluate_encoder(self.encode, self.sampler, self.source, self.cfg.eval_samples, seed)
+
+    def fit(self) -> dict:
+        """Run the remaining steps, save the encoder, evaluate, and write metrics.json.
+
+        Returns:
+            The metrics.json content (``objective`` says what the top-level scores measure).
+
+        Raises:
+            TrainingDivergedError: the loss became non-finite (the last good checkpoint is kept).
+        """
+        cfg = self.cfg
+        wall_start = time.perf_counter()
+        start_step = int(self.step.numpy())
+        result = self.run_steps()
+        pairs_per_second = result.pairs_per_second
+        if pairs_per_second is None and self.run_dir.has_metrics():
+            # Nothing left to train (a resume of a finished run): keep the measured rate.
+            pairs_per_second = self.run_dir.read_metrics().get("samples_per_second")
+        self.run_dir.save_encoder(self.encoder)  # every worker into its own run directory
+        metrics = {
+            "preset": cfg.preset,
+            "seed": cfg.seed,
+            "steps": cfg.steps,
+            "batch_size": cfg.batch_size,
+            "wall_seconds": 0.0,
+            "samples_per_second": pairs_per_second,
+            "objective": self.objective_name,
+            "replicas": self.replicas,
+            "data_shards": self.shards,
+            "steps_per_call": cfg.steps_per_call,
+            # wall_seconds and samples_per_second cover the steps from here (0: a fresh run).
+            "resumed_from_step": start_step,
+            "steps_done": int(self.step.numpy()),
+            "stopped_early": result.stopped_early,
+            "train_seconds": result.history[-1]["seconds"] if result.history else None,
+            "time_to_score": time_to_score(result.history),
+            **self.scores(),
+        }
+        if cfg.objective == "both" and self.objective_name == "unsupervised":
+            metrics["supervised"] = self._fit_supervised_baseline()
+        metrics["wall_seconds"] = time.perf_counter() - wall_start
+        self.run_dir.write_metrics(metrics)
+        return metrics
+
+    def _fit_supervised_baseline(self) -> dict:
+        """The paper's baseline in the same run directory: the same encoder (same initial
+        weights, same batches) regressed on z with MSE. Checkpoints in ``checkpoints/supervised``,
+        logs in ``logs/supervised``, encoder in ``encoder_supervised.keras``."""
+        baseline = TrainingRun(
+            self.cfg,
+            self.run_dir.path,
+            self.on_progress,
+            data_shards=self.shards,
+            objective="supervised",
+            checkpoint_subdir=SUPERVISED_SUBDIR,
+        )
+        result = baseline.run_steps()
+        baseline.run_dir.save_encoder(baseline.encoder, SUPERVISED_ENCODER_FILE)
+        return {"samples_per_second": result.pairs_per_second, **baseline.scores()}
+
+    def save_encoder(self, name: str = ENCODER_FILE) -> Path:
+        """Write the encoder to ``run_dir/name`` atomically."""
+        return self.run_dir.save_encoder(self.encoder, name)
