@@ -81,21 +81,25 @@ def test_savedmodel_serving_signature(exported):
     assert list(inputs) == ["x"] and inputs["x"].shape.as_list() == [None, 4]
     assert inputs["x"].dtype == tf.float32
     outputs = signature.structured_outputs
-    assert list(outputs) == ["z_hat"] and outputs["z_hat"].shape.as_list() == [None, 4]
+    assert sorted(outputs) == ["z_aligned", "z_hat", "z_permuted"]  # format_version 2
+    assert all(spec.shape.as_list() == [None, 4] for spec in outputs.values())
     for batch in (1, 7):  # dynamic batch: one signature serves any batch size
-        z_hat = signature(x=tf.zeros([batch, 4]) + 0.5)["z_hat"]
-        assert z_hat.shape == (batch, 4)
+        result = signature(x=tf.zeros([batch, 4]) + 0.5)
+        assert all(value.shape == (batch, 4) for value in result.values())
 
 
 def test_onnx_graph_contract(exported):
     _, _, _, out, _ = exported
     model = onnx.load(str(out / "encoder.onnx"))
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
-    (x,), (z_hat,) = model.graph.input, model.graph.output
-    assert (x.name, z_hat.name) == ("x", "z_hat")
-    assert x.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    assert [d.dim_param or d.dim_value for d in x.type.tensor_type.shape.dim] == ["batch", 4]
-    assert [d.dim_param or d.dim_value for d in z_hat.type.tensor_type.shape.dim] == ["batch", 4]
+    (x,), outputs = model.graph.input, model.graph.output
+    assert x.name == "x" and [o.name for o in outputs] == ["z_hat", "z_aligned", "z_permuted"]
+    for value in (x, *outputs):
+        assert value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+        assert [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim] == [
+            "batch",
+            4,
+        ]
 
 
 def test_every_format_computes_the_keras_encoder(exported, encoders):

@@ -58,7 +58,13 @@ def test_node_checks_a_fresh_export(fresh):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     checked = sorted((Path(line.split()[1]).name, line.split()[2].rstrip(":")) for line in lines)
-    assert checked == [("encoder.onnx", "z_hat"), ("g.onnx", "x"), ("g_inverse.onnx", "z")]
+    assert checked == [
+        ("encoder.onnx", "z_aligned"),
+        ("encoder.onnx", "z_hat"),
+        ("encoder.onnx", "z_permuted"),
+        ("g.onnx", "x"),
+        ("g_inverse.onnx", "z"),
+    ]
     assert all(line.startswith("ok ") for line in lines)
 
 
