@@ -76,24 +76,32 @@ class RowProgress:
 @click.option(
     "--aligned",
     is_flag=True,
-    help="write z_aligned (z_hat mapped to the true latents' coordinates) instead of z_hat",
+    help="write z_aligned (z_hat @ A + b: the true latents' coordinates, as the linear R^2 "
+    "fits them) instead of z_hat",
+)
+@click.option(
+    "--permuted",
+    is_flag=True,
+    help="write z_permuted (z_hat matched, sign-flipped and scaled as the MCC matches it)",
 )
 @click.option("--key", default="x", show_default=True, help="array of an .npz input")
 @click.option(
     "--batch-size", type=int, default=8192, show_default=True, help="rows per step (memory)"
 )
-def command(model, input_path, output_path, aligned, key, batch_size):
-    """Encode the observations in --input and write z_hat (or z_aligned) to --output.
+def command(model, input_path, output_path, aligned, permuted, key, batch_size):
+    """Encode the observations in --input and write z_hat (or z_aligned, z_permuted) to --output.
 
     Reads and writes in chunks of --batch-size rows, so memory stays bounded for any file
     size; values are converted to float32 and must be finite. The output file appears only
     when every row was encoded. An .npz output holds one array named after the output
-    (z_hat or z_aligned); a .csv output starts with a '#' line naming the columns.
+    (z_hat, z_aligned or z_permuted); a .csv output starts with a '#' line naming the columns.
     """
     if batch_size < 1:
         raise click.BadParameter(f"must be at least 1, got {batch_size}", param_hint="--batch-size")
+    if aligned and permuted:
+        raise click.UsageError("give --aligned or --permuted, not both")
     from tfclica.export.encode_file import encode_file
-    from tfclica.export.layout import ALIGNED_NAME, OUTPUT_NAME
+    from tfclica.export.layout import ALIGNED_NAME, OUTPUT_NAME, PERMUTED_NAME
     from tfclica.export.loaders import load_encoder, resolve_model_path
 
     fmt, _ = resolve_model_path(model, prefer="onnx")
@@ -102,7 +110,7 @@ def command(model, input_path, output_path, aligned, key, batch_size):
 
         import_tensorflow_quietly()
     encoder = load_encoder(model, prefer="onnx")
-    output = ALIGNED_NAME if aligned else OUTPUT_NAME
+    output = ALIGNED_NAME if aligned else PERMUTED_NAME if permuted else OUTPUT_NAME
     start = time.perf_counter()
     rows, width = encode_file(
         encoder, input_path, output_path, output, key, batch_size, progress=RowProgress()

@@ -13,7 +13,14 @@ import numpy as np
 
 from tfclica.errors import ConfigError
 from tfclica.latents import PairSampler, seeds
-from tfclica.metrics import identifiability_scores, linear_r2, mcc, min_eval_samples
+from tfclica.metrics import (
+    identifiability_scores,
+    linear_alignment,
+    linear_r2,
+    mcc,
+    min_eval_samples,
+    permutation_alignment,
+)
 from tfclica.observations import ObservationSource
 
 ENCODE_CHUNK = 8192  # rows per encoder call: bounds memory on large evaluations
@@ -124,3 +131,23 @@ def evaluate_encoder(
     scores["below_identity"] = bool(below_r2 and below_mcc)
     scores["eval_samples"] = int(num_samples)
     return scores
+
+
+def fit_alignments(
+    encode: Callable[[np.ndarray], np.ndarray],
+    sampler: PairSampler,
+    source: ObservationSource,
+    num_samples: int = 4096,
+    seed=(0, 0),
+) -> dict:
+    """The maps behind the scores :func:`evaluate_encoder` gives with the same arguments, fitted
+    on the same fit set: ``{"linear": (A, b)}`` (``z ~ z_hat @ A + b``, behind ``r2_linear`` and
+    ``r2_linear_heldout``) and ``"permutation"`` (the matching, sign, scale and offset behind
+    ``mcc_pearson``); see :func:`tfclica.metrics.linear_alignment`, ``permutation_alignment``.
+    """
+    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
+    h_fit = encode(x_fit)
+    return {
+        "linear": linear_alignment(z_fit, h_fit),
+        "permutation": permutation_alignment(z_fit, h_fit, "pearson"),
+    }

@@ -22,6 +22,7 @@ _HOMES = {
     "export_run": "writer",
     "LoadedEncoder": "loaders",
     "load_encoder": "loaders",
+    "load_keras_encoder": "loaders",
     "read_metadata": "loaders",
     "evaluate_model": "evaluate",
 }
@@ -35,12 +36,18 @@ __all__ = [
     "evaluate_model",
     "export_run",
     "load_encoder",
+    "load_keras_encoder",
     "read_metadata",
 ]
 
 if TYPE_CHECKING:
     from tfclica.export.evaluate import evaluate_model
-    from tfclica.export.loaders import LoadedEncoder, load_encoder, read_metadata
+    from tfclica.export.loaders import (
+        LoadedEncoder,
+        load_encoder,
+        load_keras_encoder,
+        read_metadata,
+    )
     from tfclica.export.writer import FORMATS, build_metadata, export_run
 
 

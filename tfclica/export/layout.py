@@ -4,12 +4,14 @@ An export directory (default ``saved_models/<run name>``) holds::
 
     metadata.json       what the encoder is and was trained on (tfclica.export.writer)
     savedmodel/         TF SavedModel, signature serving_default: x [batch, d_x] -> z_hat [batch, n]
+                        and z_aligned, z_permuted (tfclica.export.alignment)
                         (savedmodel/assets/metadata.json: the metadata, less the parity section)
     encoder.onnx        the same graph in ONNX (metadata_props["tfclica.metadata"]: same JSON)
     mixing/             the run's frozen g, so evaluation anywhere is exact: weights.npz and
                         spec.json (as in a run directory), and g as graphs: g.onnx (z -> x),
                         g_inverse.onnx (x -> z), g_savedmodel/, g_inverse_savedmodel/
-    reference_io.npz    x, z and the Keras encoder's z_hat on a few samples, for other runtimes
+    reference_io.npz    x, z and the Keras encoder's z_hat (z_aligned, z_permuted) on a few
+                        samples, for other runtimes
 
 Importing this module does not import TensorFlow: loaders and the CLI read these names freely.
 The format itself is documented in ``saved_models/README.md``.
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from tfclica.rundir import MIXING_DIR, MIXING_SPEC_FILE, MIXING_WEIGHTS_FILE
 
 FORMAT = "tfclica-export"  # metadata.json's "format"
-FORMAT_VERSION = 1  # metadata.json's "format_version"
+FORMAT_VERSION = 2  # metadata.json's "format_version" (2: encoder outputs z_aligned, z_permuted)
 
 METADATA_FILE = "metadata.json"
 SAVEDMODEL_DIR = "savedmodel"

@@ -18,9 +18,11 @@ import numpy as np
 from tfclica import __version__, rundir
 from tfclica.config import ExperimentConfig
 from tfclica.errors import ConfigError, ParityError
+from tfclica.export.alignment import fit_alignment
 from tfclica.export.formats import MIN_OPSET, write_onnx, write_savedmodel
 from tfclica.export.generator import write_generator
 from tfclica.export.layout import (
+    ALIGNED_NAME,
     FORMAT,
     FORMAT_VERSION,
     GENERATORS,
@@ -30,12 +32,14 @@ from tfclica.export.layout import (
     MIXING_SPEC_FILE,
     ONNX_FILE,
     OUTPUT_NAME,
+    PERMUTED_NAME,
     REFERENCE_IO_FILE,
     SAVEDMODEL_DIR,
     SIGNATURE_KEY,
 )
 from tfclica.export.loaders import load_encoder
-from tfclica.export.parity import encoder_diffs, generator_parity
+from tfclica.export.parity import generator_parity, output_diffs
+from tfclica.mixing import Mixing
 from tfclica.streams import Stream
 
 FORMATS = ("savedmodel", "onnx")
@@ -72,8 +76,15 @@ def build_metadata(
     run_name: str,
     opset: int = MIN_OPSET,
     note: str | None = None,
+    alignment: dict | None = None,
+    generator: bool = True,
 ) -> dict:
-    """The metadata of one export (``metadata.json``), before the parity section is added."""
+    """The metadata of one export (``metadata.json``), before the parity section is added.
+
+    ``alignment`` is the ``alignment`` section (:meth:`Alignment.to_metadata`): with it, the
+    encoder files have the outputs ``z_aligned`` and ``z_permuted`` after ``z_hat``.
+    ``generator``: whether ``mixing/`` holds g and g_inverse as graphs.
+    """
     config = cfg.to_dict()
     config["encoder_widths"] = list(cfg.hidden_widths)
     files: dict = {"mixing": MIXING_DIR, "reference_io": REFERENCE_IO_FILE}
@@ -101,12 +112,20 @@ def build_metadata(
         "head": cfg.head,
         "input": {"name": INPUT_NAME, "shape": [None, input_dim], "dtype": "float32"},
         "output": {"name": OUTPUT_NAME, "shape": [None, output_dim], "dtype": "float32"},
+        "outputs": [
+            {"name": name, "shape": [None, output_dim], "dtype": "float32"}
+            for name in [OUTPUT_NAME, *([ALIGNED_NAME, PERMUTED_NAME] if alignment else [])]
+        ],
         "mixing_sha256": mixing_sha256,
         "metrics": metrics,
         "config": config,
         "files": files,
         "software": _software_versions(),
     }
+    if alignment:
+        metadata["alignment"] = alignment
+    if not generator:
+        del metadata["files"]["generator"]
     if note:
         metadata["note"] = note
     return metadata
@@ -197,6 +216,10 @@ def export_run(
     tmp.chmod(0o755)  # mkdtemp makes it private; an export is meant to be shared
     try:
         keras_encoder = load_encoder(run_dir / rundir.ENCODER_FILE)
+        samples = int(metrics.get("eval_samples", cfg.eval_samples))
+        log(f"refitting the final evaluation's alignment on its {samples} fit samples")
+        alignment = fit_alignment(cfg, keras_encoder.model, mixing, samples)
+        with_generator = isinstance(mixing, Mixing)  # g as a graph: the MLP mixing only
         rundir.save_mixing(tmp, mixing)
         (tmp / MIXING_DIR).chmod(0o755)
         metadata = build_metadata(
@@ -209,36 +232,39 @@ def export_run(
             run_name,
             opset,
             note,
+            alignment.to_metadata(),
+            with_generator,
         )
-        embedded = json.dumps(metadata, indent=2) + "\n"
-        (tmp / METADATA_FILE).write_text(embedded)
-        if "savedmodel" in formats:
-            log(f"writing SavedModel ({SAVEDMODEL_DIR}/)")
-            write_savedmodel(keras_encoder.model, tmp / SAVEDMODEL_DIR, tmp / METADATA_FILE)
-        if "onnx" in formats:
-            log(f"converting to ONNX opset {opset} ({ONNX_FILE})")
-            write_onnx(keras_encoder.model, tmp / ONNX_FILE, embedded, opset)
-        log(f"writing g and g_inverse ({MIXING_DIR}/)")
-        write_generator(
-            mixing, tmp / MIXING_DIR, tmp / MIXING_DIR / MIXING_SPEC_FILE, formats, opset
-        )
-
+        _write_files(tmp, metadata, keras_encoder, alignment, mixing, formats, opset, log)
         z_io, x_io = _observations(cfg, mixing, REFERENCE_IO_SAMPLES, Stream.REFERENCE_IO)
-        np.savez(tmp / REFERENCE_IO_FILE, x=x_io, z=z_io, z_hat=keras_encoder(x_io))
+        _write_reference_io(tmp / REFERENCE_IO_FILE, keras_encoder, alignment, z_io, x_io)
 
         log(f"checking parity on {parity_samples} samples")
         z, x = _observations(cfg, mixing, parity_samples, Stream.PARITY)
-        diffs = encoder_diffs(keras_encoder, tmp, formats, x)
-        generator = generator_parity(mixing, tmp / MIXING_DIR, formats, z, x)
+        z_hat = keras_encoder(x).astype(np.float64)
+        expected = {OUTPUT_NAME: z_hat, **alignment.apply(z_hat)}
+        found = output_diffs(tmp, formats, x, expected)
+        tolerances = {OUTPUT_NAME: tolerance, **alignment.tolerances(tolerance)}
         metadata["parity"] = {
             "reference": "keras",
             "samples": parity_samples,
             "seed": [cfg.seed, int(Stream.PARITY)],
             "tolerance": tolerance,
-            "max_abs_diff": diffs,
-            "generator": generator,
+            "max_abs_diff": {fmt: found[fmt][OUTPUT_NAME] for fmt in formats},
+            "outputs": {
+                name: {
+                    "reference": "keras z_hat through the map in float64",
+                    "tolerance": tolerances[name],
+                    "max_abs_diff": {fmt: found[fmt][name] for fmt in formats},
+                }
+                for name in (ALIGNED_NAME, PERMUTED_NAME)
+            },
         }
-        _raise_on_failure(diffs, tolerance, generator, parity_samples, out)
+        if with_generator:
+            metadata["parity"]["generator"] = generator_parity(
+                mixing, tmp / MIXING_DIR, formats, z, x
+            )
+        _raise_on_failure(metadata["parity"], tolerances, out)
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
         if out.exists():
             rundir.replace_dir(tmp, out)
@@ -249,19 +275,54 @@ def export_run(
     return metadata
 
 
-def _raise_on_failure(diffs: dict, tolerance: float, generator: dict, samples: int, out: Path):
-    """:class:`ParityError` naming every file that failed its check (NaN fails too)."""
+def _write_files(tmp: Path, metadata, keras_encoder, alignment, mixing, formats, opset, log):
+    """metadata.json, the encoder in each format (with the aligned outputs), g and g^-1."""
+    embedded = json.dumps(metadata, indent=2) + "\n"
+    (tmp / METADATA_FILE).write_text(embedded)
+    extra = alignment.outputs()
+    if "savedmodel" in formats:
+        log(f"writing SavedModel ({SAVEDMODEL_DIR}/)")
+        write_savedmodel(keras_encoder.model, tmp / SAVEDMODEL_DIR, tmp / METADATA_FILE, extra)
+    if "onnx" in formats:
+        log(f"converting to ONNX opset {opset} ({ONNX_FILE})")
+        write_onnx(keras_encoder.model, tmp / ONNX_FILE, embedded, opset, extra=extra)
+    if isinstance(mixing, Mixing):
+        log(f"writing g and g_inverse ({MIXING_DIR}/)")
+        spec_file = tmp / MIXING_DIR / MIXING_SPEC_FILE
+        write_generator(mixing, tmp / MIXING_DIR, spec_file, formats, opset)
+
+
+def _write_reference_io(path: Path, keras_encoder, alignment, z: np.ndarray, x: np.ndarray):
+    """x, z and the Keras encoder's outputs (z_hat and the aligned ones, float32)."""
+    z_hat = keras_encoder(x)
+    aligned = {k: np.ascontiguousarray(v, np.float32) for k, v in alignment.apply(z_hat).items()}
+    np.savez(path, x=x, z=z, z_hat=z_hat, **aligned)
+
+
+def _raise_on_failure(parity: dict, tolerances: dict, out: Path) -> None:
+    """:class:`ParityError` naming every file and output that failed its check (NaN fails)."""
+    tolerance = tolerances[OUTPUT_NAME]
     failed = [
-        f"{f} max |diff| {d:.3g} > {tolerance:g}" for f, d in diffs.items() if not d <= tolerance
+        f"{f} max |diff| {d:.3g} > {tolerance:g}"
+        for f, d in parity["max_abs_diff"].items()
+        if not d <= tolerance
     ]
-    bound = generator["tolerance_ulp"]
-    failed += [
-        f"{MIXING_DIR}/{name} {ulp:.3g} ulp > {bound:g} from NumPy float64"
-        for name, ulp in generator["max_ulp"].items()
-        if not ulp <= bound
-    ]
+    for name, check in parity["outputs"].items():
+        failed += [
+            f"{f} {name} max |diff| {d:.3g} > {check['tolerance']:.3g}"
+            for f, d in check["max_abs_diff"].items()
+            if not d <= check["tolerance"]
+        ]
+    generator = parity.get("generator")
+    if generator:
+        bound = generator["tolerance_ulp"]
+        failed += [
+            f"{MIXING_DIR}/{name} {ulp:.3g} ulp > {bound:g} from NumPy float64"
+            for name, ulp in generator["max_ulp"].items()
+            if not ulp <= bound
+        ]
     if failed:
         raise ParityError(
-            f"parity check failed: {', '.join(failed)} on {samples} samples; "
+            f"parity check failed: {', '.join(failed)} on {parity['samples']} samples; "
             f"nothing was written to {out}"
         )
