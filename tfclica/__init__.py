@@ -54,6 +54,7 @@ _EXPORTS = {
     "prepare_run_dir": "tfclica.rundir",
     "export_run": "tfclica.export",
     "load_encoder": "tfclica.export",
+    "load_keras_encoder": "tfclica.export",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
