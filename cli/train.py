@@ -160,6 +160,26 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     click.echo(format_scores(metrics))
     if "supervised" in metrics:
         click.echo("supervised baseline\n" + format_scores(metrics["supervised"]))
+    for warning in failure_lines(metrics):
+        click.echo(warning)
+
+
+def failure_lines(m: dict) -> list[str]:
+    """Lines that say a run failed, so nobody mistakes its scores for a result."""
+    lines = []
+    if m.get("collapsed"):
+        lines.append(
+            "FAILED: the encodings collapsed (near-zero variance; the loss then sits at "
+            "log(batch + 1)): this run learned nothing"
+        )
+    if m.get("below_identity"):
+        lines.append(
+            "FAILED: below the identity baseline on held-out R^2 and MCC: the encoder recovers "
+            "less of z than g's own output does"
+        )
+    elif m.get("below_identity_r2"):
+        lines.append("WARNING: held-out R^2 is below the identity baseline's")
+    return lines
 
 
 def _check_resumed_steps(cfg, config_file: Path) -> None:

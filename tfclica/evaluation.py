@@ -14,6 +14,7 @@ import numpy as np
 from tfclica.errors import ConfigError
 from tfclica.latents import PairSampler, seeds
 from tfclica.metrics import (
+    collapse_diagnostics,
     identifiability_scores,
     linear_alignment,
     linear_r2,
@@ -86,7 +87,8 @@ def training_scores(
 ) -> dict:
     """The cheap scores logged during training, on ``num_samples`` fresh fit and held-out
     samples: ``r2_linear`` (fit and scored on the fit set, as the reference logs it),
-    ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set)."""
+    ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set), and ``collapsed`` (the
+    held-out encodings have near-zero variance; see ``metrics.collapse_diagnostics``)."""
     z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
     z_test, x_test = sample_observations(sampler, source, num_samples, seeds.fold(seed, 1))
     h_fit, h_test = encode(x_fit), encode(x_test)
@@ -94,6 +96,7 @@ def training_scores(
         "r2_linear": linear_r2(z_fit, h_fit),
         "r2_linear_heldout": linear_r2(z_fit, h_fit, z_test, h_test),
         "mcc_pearson": mcc(z_test, h_test),
+        "collapsed": bool(collapse_diagnostics(h_test)["collapsed"]),
     }
 
 

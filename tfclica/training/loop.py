@@ -35,6 +35,7 @@ class Progress:
     loss: float
     r2: float | None
     pairs_per_second: float | None
+    collapsed: bool = False  # the latest evaluation found collapsed encodings
 
 
 @dataclass
@@ -138,6 +139,7 @@ class Trainer:
         result = LoopResult(None, self.history)
         timed_seconds, timed_steps, calls = 0.0, 0, 0
         last_r2 = self.history[-1].get("r2_linear") if self.history else None
+        collapsed = bool(self.history[-1].get("collapsed")) if self.history else False
         while step < self.total_steps:
             count = self._next_stop(step) - step
             t0 = time.perf_counter()
@@ -170,13 +172,13 @@ class Trainer:
                 step % self.eval_every == 0 or step == self.total_steps
             ):
                 scores = self.evaluate(step)
-                last_r2 = scores["r2_linear"]
+                last_r2, collapsed = scores["r2_linear"], bool(scores.get("collapsed"))
                 self.history.append(
                     {"step": step, "seconds": seconds, "loss": float(losses[-1]), **scores}
                 )
                 with writer.as_default(step=step):
                     for name, value in scores.items():
-                        _scalar(name, value)
+                        _scalar(name, float(value))
                     _scalar("learning_rate", current_learning_rate(self.train_step.optimizer))
                     if result.pairs_per_second:
                         _scalar("pairs_per_second", result.pairs_per_second)
@@ -190,7 +192,8 @@ class Trainer:
                 self.manager.save(checkpoint_number=step)
             if self.on_progress:
                 rate = result.pairs_per_second
-                self.on_progress(Progress(step, self.total_steps, float(losses[-1]), last_r2, rate))
+                loss = float(losses[-1])
+                self.on_progress(Progress(step, self.total_steps, loss, last_r2, rate, collapsed))
             if result.stopped_early:
                 break
         writer.flush()
