@@ -58,6 +58,11 @@ class ExperimentConfig:
     head: str = "sphere"
     encoder_widths: tuple[int, ...] | None = None
     objective: str = "unsupervised"
+    # Observations and encoder: the MLP mixing g and an MLP, or rendered 3DIdent-like images
+    # (image_size x image_size, 10 factors) and a convolutional encoder (OBSERVATIONS, ENCODERS).
+    observations: str = "mixing"
+    image_size: int = 64
+    encoder: str = "mlp"
     # Schedule.
     steps: int = 3000
     batch_size: int = 512
@@ -77,6 +82,7 @@ class ExperimentConfig:
         if self.encoder_widths is not None:
             object.__setattr__(self, "encoder_widths", tuple(self.encoder_widths))
         validate(self)
+        validate_observations(self)
 
     @property
     def hidden_widths(self) -> tuple[int, ...]:
@@ -225,3 +231,51 @@ def parse_toml(text: str, source: str = "config") -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: invalid TOML ({err})") from None
     return {key.replace("-", "_"): value for key, value in raw.items()}
+
+
+# ------------------------------------------------------------------------- images and encoders
+
+OBSERVATIONS = ("mixing", "render")  # the MLP mixing g; the 3DIdent-like renderer
+ENCODERS = ("mlp", "cnn", "resnet18", "resnet50")
+IMAGE_ENCODERS = ENCODERS[1:]
+RENDER_FACTORS = 10  # the renderer's latent factors (tfclica.data.renderer.FACTOR_NAMES)
+IMAGE_SIZES = (16, 512)  # smallest and largest image_size
+
+
+def validate_observations(cfg: ExperimentConfig) -> None:
+    """Raise :class:`ConfigError` naming the first invalid observation or encoder setting."""
+    _require_choice("observations", cfg.observations, OBSERVATIONS)
+    _require_choice("encoder", cfg.encoder, ENCODERS)
+    low, high = IMAGE_SIZES
+    if not (isinstance(cfg.image_size, int) and low <= cfg.image_size <= high):
+        raise ConfigError(f"image_size must be an integer in {low}..{high}, got {cfg.image_size!r}")
+    if cfg.observations == "mixing":
+        if cfg.encoder != "mlp":
+            raise ConfigError(
+                f"encoder={cfg.encoder!r} needs image observations (observations='render'); "
+                "the mixing's observations are vectors: use encoder='mlp'"
+            )
+        return
+    if cfg.encoder == "mlp":
+        raise ConfigError(
+            f"observations={cfg.observations!r} are images: encoder must be one of "
+            f"{', '.join(IMAGE_ENCODERS)}, got 'mlp'"
+        )
+    if cfg.dim != RENDER_FACTORS:
+        raise ConfigError(
+            f"observations='render' draws {RENDER_FACTORS} factors: dim must be "
+            f"{RENDER_FACTORS}, got {cfg.dim}"
+        )
+    if cfg.space != "box" or cfg.box_low < -1.0 or cfg.box_high > 1.0:
+        raise ConfigError(
+            "observations='render' takes factors in [-1, 1]: space must be 'box' with "
+            f"-1 <= box_low < box_high <= 1, got space={cfg.space!r}, "
+            f"box_low={cfg.box_low}, box_high={cfg.box_high}"
+        )
+    if cfg.encoder == "resnet50" and cfg.precision != "float32":
+        raise ConfigError(
+            f"encoder='resnet50' is float32 only (keras.applications), got "
+            f"precision={cfg.precision!r}"
+        )
+    if cfg.encoder == "resnet50" and cfg.image_size < 32:
+        raise ConfigError(f"encoder='resnet50' needs image_size >= 32, got {cfg.image_size}")
