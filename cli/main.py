@@ -13,7 +13,16 @@ import sys
 import click
 
 # Commands in the order `tfclica --help` lists them; a module that is absent is skipped.
-COMMAND_MODULES = ("train", "evaluate", "export", "sample", "presets", "reproduce", "bench")
+COMMAND_MODULES = (
+    "train",
+    "evaluate",
+    "export",
+    "sample",
+    "render",
+    "presets",
+    "reproduce",
+    "bench",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -41,8 +41,8 @@ SCENE_VERSION = 1
 
 # Camera on the +z axis looking at the origin; the frame spans +-FRAME_HALF_WIDTH at z = 0.
 _CAMERA_Z = 6.0
-_FRAME_HALF_WIDTH = 1.5
-_POSITION_RANGE = (0.6, 0.6, 1.0)  # factor 1 moves the object this far along x, y, z
+_FRAME_HALF_WIDTH = 1.25
+_POSITION_RANGE = (0.5, 0.5, 1.0)  # factor 1 moves the object this far along x, y, z
 _BOUND_RADIUS = 1.15  # a sphere around the object (object space): marching starts on it
 _AMBIENT = 0.25
 _SPOT_DISTANCE = 5.0
