@@ -122,3 +122,34 @@ def test_render_command(tmp_path):
         bad = _cli("render", *args)
         lines = bad.stderr.strip().splitlines()
         assert bad.returncode == 2 and len(lines) == 1 and needle in lines[0], bad.stderr
+
+
+def test_folder_train_step_trains_on_the_folder_pairs(folder):
+    import keras
+
+    from tfclica.conv_encoders import build_cnn_encoder
+    from tfclica.data.folder_step import FolderTrainStep
+    from tfclica.losses import build_loss
+    from tfclica.training import ContrastiveObjective, TrainState
+
+    def make():
+        cfg = get_preset("3dident").config
+        pairs = FolderPairs(folder, build_pair_sampler(cfg), 8, seed=2)
+        encoder = build_cnn_encoder((SIZE, SIZE, 3), 10, seed=0)
+        optimizer = keras.optimizers.Adam(1e-3)
+        optimizer.build(encoder.trainable_variables)
+        objective = ContrastiveObjective(build_loss("lp", tau=1.0, p=2.0))
+        strategy = tf.distribute.get_strategy()
+        step = FolderTrainStep(
+            pairs, encoder, optimizer, objective, strategy, TrainState(0, 1), steps_per_call=3
+        )
+        return step, encoder
+
+    step, encoder = make()
+    before = [w.numpy().copy() for w in encoder.trainable_weights]
+    losses = step(3)
+    assert losses.shape == (3,) and np.isfinite(losses).all()
+    assert all(not np.array_equal(b, w.numpy()) for b, w in zip(before, encoder.trainable_weights))
+    assert int(step.state.step.numpy()) == 3
+    again, _ = make()  # the same seed and step: the same batches, the same losses
+    np.testing.assert_allclose(again(3), losses, rtol=1e-5)

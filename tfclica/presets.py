@@ -242,7 +242,7 @@ register(
     observations="render",
     image_size=32,
     encoder="cnn",
-    steps=2500,
+    steps=3500,
     batch_size=256,
     lr=1e-3,
     eval_every=250,

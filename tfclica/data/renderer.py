@@ -48,6 +48,7 @@ _AMBIENT = 0.25
 _SPOT_DISTANCE = 5.0
 _SPOT_COS_INNER, _SPOT_COS_OUTER = math.cos(math.radians(12)), math.cos(math.radians(35))
 _HUE_SPAN = 0.45  # hue = (factor + 1) * 0.45: 0 .. 0.9 of the circle
+_APPENDAGE_DARKENING = 0.45  # the spout, handle and knob reflect 55% of the body's colour
 
 
 def hsv_to_rgb(hue, saturation, value):
@@ -85,23 +86,40 @@ def _segment(x, y, z, a, b):
     return tf.sqrt(tf.square(pax - h * bax) + tf.square(pay - h * bay) + tf.square(paz - h * baz))
 
 
-def object_sdf(x, y, z):
-    """Signed distance (object space) to the teapot: body, knob on top (+y), spout towards +x
-    (rising), handle towards -x. Arguments are the coordinates, any equal shapes."""
+def _parts(x, y, z):
+    """Signed distances (object space) to the body and to the appendages (spout, handle and
+    knob together)."""
     # Ellipsoid body (radii 0.6, 0.42, 0.6): the usual first-order distance bound.
     k0 = tf.sqrt(tf.square(x / 0.6) + tf.square(y / 0.42) + tf.square(z / 0.6))
     k1 = tf.sqrt(tf.square(x / 0.36) + tf.square(y / 0.1764) + tf.square(z / 0.36))
     body = k0 * (k0 - 1.0) / tf.maximum(k1, 1e-6)
-    knob = tf.sqrt(tf.square(x) + tf.square(y - 0.46) + tf.square(z)) - 0.11
+    # The spout and the knob lean towards +z and -z: the object has no mirror plane, so a
+    # rotation and its mirror image (e.g. alpha and -alpha) give different silhouettes.
+    knob = tf.sqrt(tf.square(x) + tf.square(y - 0.45) + tf.square(z + 0.12)) - 0.11
     # Spout: a rising tube that narrows towards its tip.
     spout_radius = 0.1 - 0.04 * tf.sigmoid(8.0 * (x - 0.7))
-    spout = _segment(x, y, z, (0.4, -0.08, 0.0), (0.92, 0.3, 0.0)) - spout_radius
+    spout = _segment(x, y, z, (0.4, -0.08, 0.0), (0.88, 0.3, 0.28)) - spout_radius
     # Handle: a torus in the xy-plane around (-0.62, 0.02); its inner half is inside the body.
     ring = tf.sqrt(tf.square(x + 0.62) + tf.square(y - 0.02)) - 0.26
     handle = tf.sqrt(tf.square(ring) + tf.square(z)) - 0.065
+    appendages = _smooth_min(_smooth_min(spout, handle, 0.02), knob, 0.02)
+    return body, spout, handle, knob, appendages
+
+
+def object_sdf(x, y, z):
+    """Signed distance (object space) to the teapot: body, knob on top (+y), spout towards +x
+    (rising), handle towards -x. Arguments are the coordinates, any equal shapes."""
+    body, spout, handle, knob, _ = _parts(x, y, z)
     d = _smooth_min(body, spout, 0.08)
     d = _smooth_min(d, handle, 0.04)
     return _smooth_min(d, knob, 0.05)
+
+
+def _appendage_weight(x, y, z):
+    """1 on the spout, handle and knob, 0 on the body, blended over the joints: the appendages
+    are a darker shade, so their layout (the rotation) shows even in small images."""
+    body, _, _, _, appendages = _parts(x, y, z)
+    return tf.clip_by_value(0.5 + (body - appendages) / 0.06, 0.0, 1.0)
 
 
 def _normal(x, y, z):
@@ -191,6 +209,7 @@ def render(factors, image_size: int = 64, march_steps: int = 32):
     spot = spot * spot * (3.0 - 2.0 * spot)  # smoothstep edge of the cone
 
     albedo = hsv_to_rgb((f[:, 7:8] + 1.0) * _HUE_SPAN, 0.8, 0.95)  # [batch, 1, 3]
+    albedo = albedo * (1.0 - _APPENDAGE_DARKENING * _appendage_weight(px, py, pz))[..., None]
     light = hsv_to_rgb((f[:, 8:9] + 1.0) * _HUE_SPAN, 0.75, 1.0)
     background = hsv_to_rgb((f[:, 9:10] + 1.0) * _HUE_SPAN, 0.6, 0.5)
     direct = (lambert * spot)[..., None] * light
