@@ -14,7 +14,7 @@ from tfclica.data.renderer import FACTOR_NAMES, NUM_FACTORS, SCENE_VERSION
 from tfclica.errors import ConfigError
 from tfclica.observations.base import ObservationSource
 
-DEFAULT_MARCH_STEPS = 32  # 24 and 48 steps change 0.4% / 0.1% of the 32x32 pixels by > 2/255
+DEFAULT_MARCH_STEPS = 32  # vs 96 steps: 0.4% of 32x32 channel values off by > 2/255 (24: 0.9%)
 EAGER_CHUNK = 256  # images per compiled call when called eagerly (one program for every batch)
 
 
