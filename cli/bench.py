@@ -6,6 +6,8 @@ import json
 
 import click
 
+from tfclica.cli.options import PRECISION_HELP, XLA_HELP, choice
+
 
 @click.command("bench")
 @click.option(
@@ -29,13 +31,8 @@ import click
     help="repeats; the median is reported",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="override the batch")
-@click.option(
-    "--precision",
-    default=None,
-    help="float32 | mixed_bfloat16 | mixed_float16 (for GPUs/TPUs; on a CPU only bfloat16 "
-    "with AVX512_BF16/AMX is faster, float16 is slower)",
-)
-@click.option("--xla", default=None, help="auto | step | sampling (see tfclica train --help)")
+@click.option("--precision", type=choice("precision"), default=None, help=PRECISION_HELP)
+@click.option("--xla", type=choice("xla"), default=None, help=XLA_HELP)
 @click.option(
     "--steps-per-call",
     type=click.IntRange(min=1),

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "train",
     "evaluate",
     "export",
+    "encode",
     "sample",
     "render",
     "presets",

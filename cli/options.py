@@ -1,4 +1,4 @@
-"""Shared click options: the setting vocabulary of DESIGN.md and config resolution."""
+"""Shared click options: the setting vocabulary (docs/DESIGN.md) and config resolution."""
 
 from __future__ import annotations
 
@@ -8,25 +8,84 @@ from typing import Any
 
 import click
 
-# (flag, type, help) for every setting key; the TOML key is the flag with '-' -> '_'.
+from tfclica.config import (  # TensorFlow-free: the vocabularies live there, once
+    ENCODER_NOTES,
+    IMAGE_SIZES,
+    LR_SCHEDULE_NOTES,
+    OBJECTIVE_NOTES,
+    OBSERVATION_NOTES,
+    PRECISION_NOTES,
+    STOP_AT_METRICS,
+    STRATEGY_NOTES,
+    VOCABULARIES,
+    XLA_MODE_NOTES,
+)
+
+
+def choice(key: str) -> click.Choice:
+    """The ``click.Choice`` of config key ``key`` (its values: ``tfclica.config.VOCABULARIES``)."""
+    return click.Choice(VOCABULARIES[key])
+
+
+def notes_help(summary: str, notes: dict[str, str]) -> str:
+    """``summary`` and what each value means, from a ``*_NOTES`` dict of ``tfclica.config``."""
+    return f"{summary} ({'; '.join(f'{value}: {note}' for value, note in notes.items())})"
+
+
+# (flag, type, help) for every setting key; the TOML key is the flag with '-' -> '_'. Choice
+# flags list their values in --help themselves ([sphere|box|unbounded]).
 SETTING_FLAGS: tuple[tuple[str, Any, str], ...] = (
-    ("--space", str, "latent space: sphere | box | unbounded"),
+    ("--space", choice("space"), "latent space"),
     ("--dim", int, "latent dimension n"),
     ("--radius", float, "sphere radius"),
     ("--box-low", float, "lower bound of the box"),
     ("--box-high", float, "upper bound of the box"),
-    ("--marginal", str, "p(z): uniform | normal | laplace | gennorm"),
+    (
+        "--marginal",
+        choice("marginal"),
+        "p(z); a non-uniform one on the sphere centres at radius*e_1",
+    ),
     ("--marginal-scale", float, "scale of p(z)"),
     ("--marginal-p", float, "shape p of a gennorm marginal"),
-    ("--conditional", str, "p(z~|z): vmf | normal | laplace | gennorm"),
+    ("--conditional", choice("conditional"), "p(z~|z)"),
     ("--conditional-scale", float, "kappa for vmf, else sigma/lambda"),
     ("--conditional-p", float, "shape p of a gennorm conditional"),
     ("--mixing-layers", int, "layers of the mixing g"),
-    ("--loss", str, "cosine | lp | ntxent | align-uniform"),
+    ("--loss", choice("loss"), "the model's InfoNCE member"),
     ("--model-p", float, "exponent p of the lp loss"),
     ("--tau", float, "temperature"),
-    ("--head", str, "encoder head: sphere | learnable-sphere | box | none"),
+    ("--head", choice("head"), "encoder output normalisation"),
+    ("--observations", choice("observations"), notes_help("observations", OBSERVATION_NOTES)),
+    (
+        "--image-size",
+        int,
+        f"rendered images' height and width ({IMAGE_SIZES[0]}..{IMAGE_SIZES[1]})",
+    ),
+    ("--encoder", choice("encoder"), notes_help("the encoder f", ENCODER_NOTES)),
 )
+
+# How a run trains (flags of `tfclica train`), beyond --steps/--batch-size/--lr.
+SCHEDULE_FLAGS: tuple[tuple[str, Any, str], ...] = (
+    ("--lr-schedule", choice("lr_schedule"), notes_help("learning rate", LR_SCHEDULE_NOTES)),
+    ("--warmup-steps", int, "steps of linear warmup (a warmup-* schedule)"),
+    ("--lr-final-fraction", float, "a decay's last learning rate, as a fraction of --lr"),
+    ("--adam-beta1", float, "Adam beta_1"),
+    ("--adam-beta2", float, "Adam beta_2"),
+    ("--adam-epsilon", float, "Adam epsilon"),
+    ("--clip-norm", float, "clip the global gradient norm to this (0: off)"),
+    (
+        "--stop-at",
+        str,
+        f"end once an evaluation reaches METRIC=VALUE, METRIC one of {', '.join(STOP_AT_METRICS)} "
+        "(e.g. r2=0.99: held-out linear R^2 against the true latents; a benchmarking aid)",
+    ),
+)
+
+# The run's placement and numerics (flags of train and bench).
+STRATEGY_HELP = notes_help("distribution strategy", STRATEGY_NOTES)
+XLA_HELP = notes_help("what the one-device step compiles", XLA_MODE_NOTES)
+PRECISION_HELP = notes_help("compute dtype, loss in float32", PRECISION_NOTES)
+OBJECTIVE_HELP = notes_help("what the encoder is trained on", OBJECTIVE_NOTES)
 
 
 def experiment_options(func: Callable) -> Callable:
@@ -43,16 +102,25 @@ def experiment_options(func: Callable) -> Callable:
     )
 
 
-def setting_options(func: Callable) -> Callable:
-    """Add every setting flag (default: taken from the preset/config) to a command."""
-    for flag, type_, help_ in reversed(SETTING_FLAGS):
+def _add_flags(func: Callable, flags) -> Callable:
+    for flag, type_, help_ in reversed(flags):
         func = click.option(flag, type=type_, default=None, help=help_)(func)
     return func
 
 
-def setting_overrides(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the setting flags out of a command's kwargs, keeping the ones given."""
-    keys = [flag[2:].replace("-", "_") for flag, _, _ in SETTING_FLAGS]
+def setting_options(func: Callable) -> Callable:
+    """Add every setting flag (default: taken from the preset/config) to a command."""
+    return _add_flags(func, SETTING_FLAGS)
+
+
+def schedule_options(func: Callable) -> Callable:
+    """Add the schedule flags (learning-rate schedule, Adam, clipping, stop-at) to a command."""
+    return _add_flags(func, SCHEDULE_FLAGS)
+
+
+def setting_overrides(kwargs: dict[str, Any], flags=SETTING_FLAGS) -> dict[str, Any]:
+    """Pop ``flags`` (default: the setting flags) out of a command's kwargs, keeping those given."""
+    keys = [flag[2:].replace("-", "_") for flag, _, _ in flags]
     return {k: v for k in keys if (v := kwargs.pop(k, None)) is not None}
 
 

@@ -39,6 +39,7 @@ class ProgressBar:
         line = (
             f"[{bar}] {p.step}/{p.total_steps}  loss {p.loss:.4f}  R2 {r2}{rate}"
             f"  {_clock(elapsed)} elapsed, {_clock(eta)} left"
+            + ("  COLLAPSED (near-zero variance of the encodings)" if p.collapsed else "")
         )
         if self.interactive:
             self.stream.write("\r" + line + ("\n" if done else ""))

@@ -8,14 +8,29 @@ from pathlib import Path
 import click
 
 from tfclica.cli.options import (
+    OBJECTIVE_HELP,
+    PRECISION_HELP,
+    SCHEDULE_FLAGS,
+    STRATEGY_HELP,
+    XLA_HELP,
+    choice,
     experiment_options,
     resolve_config,
+    schedule_options,
     setting_options,
     setting_overrides,
 )
 
-# What a resumed run may change: the schedule's length and cadence, and where it runs.
-RESUME_MAY_CHANGE = {"steps", "eval_every", "checkpoint_every", "strategy", "steps_per_call"}
+# What a resumed run may change: its length, cadence and early stop, and where it runs; not what
+# it trains on or how (the lr schedule, Adam, clipping), so config.toml still reruns it exactly.
+RESUME_MAY_CHANGE = {
+    "steps",
+    "eval_every",
+    "checkpoint_every",
+    "strategy",
+    "stop_at",
+    "steps_per_call",
+}
 
 
 def _positive_int(ctx, param, value):
@@ -62,24 +77,10 @@ def _positive_int(ctx, param, value):
     help="training steps per call of the compiled step (a loop on the device; the weights do "
     "not depend on it)",
 )
-@click.option("--strategy", default=None, help="auto | default | mirrored | multi-worker | tpu")
-@click.option(
-    "--xla",
-    default=None,
-    help="auto (default) | step: compile the whole step with XLA | sampling: only the "
-    "sampling (faster on CPUs at batch >= 1024; auto picks)",
-)
-@click.option(
-    "--precision",
-    default=None,
-    help="float32 (default) | mixed_bfloat16 | mixed_float16: mixed precision for GPUs/TPUs, "
-    "loss in float32; on a CPU only bfloat16 with AVX512_BF16/AMX is faster, float16 is slower",
-)
-@click.option(
-    "--objective",
-    default=None,
-    help="unsupervised (the --loss) | supervised (MSE on z) | both (metrics.json 'supervised')",
-)
+@click.option("--strategy", type=choice("strategy"), default=None, help=STRATEGY_HELP)
+@click.option("--xla", type=choice("xla"), default=None, help=XLA_HELP)
+@click.option("--precision", type=choice("precision"), default=None, help=PRECISION_HELP)
+@click.option("--objective", type=choice("objective"), default=None, help=OBJECTIVE_HELP)
 @click.option(
     "--data-shards",
     type=int,
@@ -95,6 +96,7 @@ def _positive_int(ctx, param, value):
     help="run directory (default: runs/<preset>-seed<seed>-<time>)",
 )
 @click.option("--resume", is_flag=True, help="continue the run in --out from its checkpoint")
+@schedule_options
 @setting_options
 def command(preset, config_file, out, resume, data_shards, **kwargs):
     """Train, evaluate, and write a run directory (config, mixing, checkpoints, metrics)."""
@@ -102,6 +104,7 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     from tfclica.errors import ConfigError
 
     overrides = setting_overrides(kwargs)
+    overrides.update(setting_overrides(kwargs, SCHEDULE_FLAGS))
     overrides.update({k: v for k, v in kwargs.items() if v is not None})
     if resume:
         if out is None:
@@ -112,12 +115,15 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
             given = [f"--{k.replace('_', '-')}" for k in changed]
             given += ["--preset"] * bool(preset) + ["--config"] * bool(config_file)
             given += ["--data-shards"] * bool(data_shards)
+            allowed = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(RESUME_MAY_CHANGE))
             raise ConfigError(
                 f"--resume continues {out} as configured; only --steps, --eval-every, "
                 f"--checkpoint-every, --steps-per-call and --strategy may change "
+                f"--resume continues {out} as configured; only {allowed} may change "
                 f"(got {', '.join(given)})"
             )
         cfg = resolve_config(None, Path(out) / rundir.CONFIG_FILE, overrides)
+        _check_resumed_steps(cfg, Path(out) / rundir.CONFIG_FILE)
     else:
         cfg = resolve_config(preset, config_file, overrides)
     if out is None:
@@ -125,7 +131,10 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     from tfclica.cli.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
+    from tfclica.evaluation import check_evaluable
     from tfclica.strategy import resolve_strategy
+
+    check_evaluable(cfg)  # a run that could not be scored is refused before anything is written
 
     # First: a strategy that cannot run here is a usage error before anything is written, and
     # MultiWorkerMirroredStrategy must exist before other TensorFlow ops run.
@@ -151,6 +160,40 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     click.echo(format_scores(metrics))
     if "supervised" in metrics:
         click.echo("supervised baseline\n" + format_scores(metrics["supervised"]))
+    for warning in failure_lines(metrics):
+        click.echo(warning)
+
+
+def failure_lines(m: dict) -> list[str]:
+    """Lines that say a run failed, so nobody mistakes its scores for a result."""
+    lines = []
+    if m.get("collapsed"):
+        lines.append(
+            "FAILED: the encodings collapsed (near-zero variance; the loss then sits at "
+            "log(batch + 1)): this run learned nothing"
+        )
+    if m.get("below_identity"):
+        lines.append(
+            "FAILED: below the identity baseline on held-out R^2 and MCC: the encoder recovers "
+            "less of z than g's own output does"
+        )
+    elif m.get("below_identity_r2"):
+        lines.append("WARNING: held-out R^2 is below the identity baseline's")
+    return lines
+
+
+def _check_resumed_steps(cfg, config_file: Path) -> None:
+    """A decaying lr schedule ends at ``steps``: changing it on resume would leave a run whose
+    config.toml no longer reruns it (its first part followed the old schedule)."""
+    from tfclica.config import parse_toml
+    from tfclica.errors import ConfigError
+
+    before = parse_toml(config_file.read_text(), str(config_file)).get("steps", cfg.steps)
+    if cfg.lr_schedule in ("warmup-cosine", "warmup-linear") and cfg.steps != before:
+        raise ConfigError(
+            f"--steps {cfg.steps}: lr_schedule={cfg.lr_schedule!r} decays over the run's "
+            f"{before} steps, so a resumed run cannot change them"
+        )
 
 
 def format_scores(m: dict) -> str:

@@ -56,3 +56,17 @@ def test_bench_reports_consistent_fields():
     assert r["gemm_only_ms"] > 0
     gemm_gflops = r["model_gflops_per_step"] / (r["gemm_only_ms"] / 1e3)
     assert r["gemm_only_over_peak"] == pytest.approx(gemm_gflops / r["gemm_peak_gflops"])
+
+
+@pytest.mark.parametrize("batch", [300, 1000])
+def test_step_gemms_count_the_lp_kernels_products(batch):
+    # p = 2 runs the similarity kernel on [a, 1] . [m, |m|^2] (width n + 1): three products of
+    # 2 B^2 (n + 1) FLOPs per block row set; p = 1 (and p = 3) only element-wise work.
+    l2 = get_preset("box-normal").config.replace(batch_size=batch)
+    loss = [g for g in step_gemms(l2) if "block" in g.label]
+    assert sum(g.flops for g in loss) == 6 * batch * batch * (l2.dim + 1)
+    forward = [g for g in loss if g.label.startswith("similarity")]
+    assert sum(g.count * g.m for g in forward) == batch and len(loss) == 3 * len(forward)
+    for preset in ("box-laplace", "box-gennorm3"):
+        cfg = get_preset(preset).config.replace(batch_size=batch)
+        assert not [g for g in step_gemms(cfg) if "block" in g.label]

@@ -32,7 +32,7 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_every_command_is_listed():
-    # DESIGN.md's commands; `reproduce` is not built yet (its module is skipped when absent).
+    # docs/DESIGN.md's commands; `reproduce` is not built yet (its module is skipped when absent).
     assert {"train", "evaluate", "export", "sample", "presets", "bench"} <= set(cli.commands)
 
 

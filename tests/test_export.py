@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -20,6 +22,7 @@ from tfclica.export import (
     load_encoder,
     read_metadata,
 )
+from tfclica.export.parity import GENERATOR_TOLERANCE_ULP, max_ulp_error
 from tfclica.latents import build_pair_sampler
 
 
@@ -78,21 +81,25 @@ def test_savedmodel_serving_signature(exported):
     assert list(inputs) == ["x"] and inputs["x"].shape.as_list() == [None, 4]
     assert inputs["x"].dtype == tf.float32
     outputs = signature.structured_outputs
-    assert list(outputs) == ["z_hat"] and outputs["z_hat"].shape.as_list() == [None, 4]
+    assert sorted(outputs) == ["z_aligned", "z_hat", "z_permuted"]  # format_version 2
+    assert all(spec.shape.as_list() == [None, 4] for spec in outputs.values())
     for batch in (1, 7):  # dynamic batch: one signature serves any batch size
-        z_hat = signature(x=tf.zeros([batch, 4]) + 0.5)["z_hat"]
-        assert z_hat.shape == (batch, 4)
+        result = signature(x=tf.zeros([batch, 4]) + 0.5)
+        assert all(value.shape == (batch, 4) for value in result.values())
 
 
 def test_onnx_graph_contract(exported):
     _, _, _, out, _ = exported
     model = onnx.load(str(out / "encoder.onnx"))
     assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
-    (x,), (z_hat,) = model.graph.input, model.graph.output
-    assert (x.name, z_hat.name) == ("x", "z_hat")
-    assert x.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    assert [d.dim_param or d.dim_value for d in x.type.tensor_type.shape.dim] == ["batch", 4]
-    assert [d.dim_param or d.dim_value for d in z_hat.type.tensor_type.shape.dim] == ["batch", 4]
+    (x,), outputs = model.graph.input, model.graph.output
+    assert x.name == "x" and [o.name for o in outputs] == ["z_hat", "z_aligned", "z_permuted"]
+    for value in (x, *outputs):
+        assert value.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+        assert [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim] == [
+            "batch",
+            4,
+        ]
 
 
 def test_every_format_computes_the_keras_encoder(exported, encoders):
@@ -176,18 +183,18 @@ def test_unfinished_run_is_a_usage_error(tmp_path, exported, capsys):
 
 
 def test_parity_failure_exits_1_and_keeps_the_old_export(tmp_path, exported, monkeypatch, capsys):
-    import tfclica.export as export_module
+    from tfclica.export import writer
 
     _, run_dir, _, out, _ = exported
-    real_write_onnx = export_module.write_onnx
+    real_write_onnx = writer.write_onnx
 
-    def write_perturbed_onnx(encoder, path, metadata_json, opset):
+    def write_perturbed_onnx(encoder, path, metadata_json, opset, **kwargs):
         # An exporter bug in miniature: the graph computes a slightly different encoder.
         clone = keras.models.clone_model(encoder)
         clone.set_weights([w + 1e-3 for w in encoder.get_weights()])
-        real_write_onnx(clone, path, metadata_json, opset)
+        real_write_onnx(clone, path, metadata_json, opset, **kwargs)
 
-    monkeypatch.setattr(export_module, "write_onnx", write_perturbed_onnx)
+    monkeypatch.setattr(writer, "write_onnx", write_perturbed_onnx)
     target = tmp_path / "export"
     with pytest.raises(ParityError, match=r"onnx max \|diff\|"):
         export_run(run_dir, target)
@@ -235,3 +242,124 @@ def test_default_target_is_saved_models_run_name(exported, tmp_path, monkeypatch
         "mixing",
         "reference_io.npz",
     ]
+
+
+def test_package_face_and_loaders_without_tensorflow():
+    # The names tfclica.export has always exported, and load_keras_encoder; importing the
+    # loaders (what `tfclica encode` does for an ONNX export) must not import TensorFlow.
+    code = (
+        "import sys, tfclica.export as e\n"
+        "from tfclica.export import load_encoder, read_metadata, evaluate_model, LoadedEncoder\n"
+        "from tfclica.export.layout import ONNX_FILE\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'\n"
+        "print(' '.join(e.__all__))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [
+        "FORMATS",
+        "EncoderInputError",
+        "LoadedEncoder",
+        "ParityError",
+        "build_metadata",
+        "evaluate_model",
+        "export_run",
+        "load_encoder",
+        "load_keras_encoder",
+        "read_metadata",
+    ]
+
+
+GENERATOR_FILES = ["g.onnx", "g_inverse.onnx", "g_savedmodel", "g_inverse_savedmodel"]
+
+
+def _run_generator(path, values):
+    """g or g_inverse from its file: z -> x or x -> z, float32."""
+    name = path.name
+    inverse = name.startswith("g_inverse")
+    in_name, out_name = ("x", "z") if inverse else ("z", "x")
+    if name.endswith(".onnx"):
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        assert [i.name for i in session.get_inputs()] == [in_name]
+        assert [o.name for o in session.get_outputs()] == [out_name]
+        return session.run([out_name], {in_name: values})[0]
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return signature(**{in_name: tf.constant(values)})[out_name].numpy()
+
+
+def test_generator_parity_is_recorded_and_exact(exported):
+    *_, metadata = exported
+    generator = metadata["parity"]["generator"]
+    assert generator["samples"] == 10_000 and generator["tolerance_ulp"] == GENERATOR_TOLERANCE_ULP
+    assert sorted(generator["max_ulp"]) == sorted(GENERATOR_FILES)
+    # float64 inside, rounded once: half a float32 ulp (a float32 graph errs by several ulp).
+    assert all(0 <= u <= GENERATOR_TOLERANCE_ULP for u in generator["max_ulp"].values())
+    assert metadata["files"]["generator"]["g"] == {
+        "input": "z",
+        "output": "x",
+        "savedmodel": "mixing/g_savedmodel",
+        "onnx": "mixing/g.onnx",
+    }
+
+
+def test_generator_files_compute_g_and_its_inverse(exported):
+    _, _, mixing, out, _ = exported
+    # Fresh inputs beyond the data distribution (|z| up to ~15): exactness is not a property of
+    # the parity samples alone.
+    z = (np.random.default_rng(5).standard_normal((5000, 4)) * 4).astype(np.float32)
+    x = mixing.numpy_forward(z).astype(np.float32)
+    for name in GENERATOR_FILES:
+        path = out / "mixing" / name
+        if name.startswith("g_inverse"):
+            got, expected = _run_generator(path, x), mixing.numpy_inverse(x)
+        else:
+            got, expected = _run_generator(path, z), mixing.numpy_forward(z)
+        assert got.dtype == np.float32 and got.shape == (5000, 4)
+        assert max_ulp_error(got, expected) <= GENERATOR_TOLERANCE_ULP, name
+    # The check can fail: g in float32 (the training graph) is off by more than one ulp.
+    assert max_ulp_error(mixing(tf.constant(z)).numpy(), mixing.numpy_forward(z)) > 1
+    # And the pair inverts: g^-1(g(z)) = z up to the float32 rounding of x in between.
+    round_trip = _run_generator(
+        out / "mixing" / "g_inverse.onnx", _run_generator(out / "mixing" / "g.onnx", z)
+    )
+    np.testing.assert_allclose(round_trip, z, rtol=0, atol=1e-4)
+
+
+def test_generator_files_carry_the_spec(exported):
+    _, _, mixing, out, _ = exported
+    spec = (out / "mixing" / "spec.json").read_text()
+    assert json.loads(spec)["sha256"] == mixing.checksum()
+    for name in ("g.onnx", "g_inverse.onnx"):
+        model = onnx.load(str(out / "mixing" / name))
+        assert {p.key: p.value for p in model.metadata_props}["tfclica.mixing"] == spec
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        assert [d.dim_param or d.dim_value for d in dims] == ["batch", 4]
+    for name in ("g_savedmodel", "g_inverse_savedmodel"):
+        assert (out / "mixing" / name / "assets" / "spec.json").read_text() == spec
+    assert rundir.load_mixing(out).checksum() == mixing.checksum()  # weights.npz still rules
+
+
+def test_onnx_only_export_writes_onnx_generators(tmp_path, exported):
+    _, run_dir, _, _, _ = exported
+    metadata = export_run(run_dir, tmp_path / "onnx-only", formats=("onnx",))
+    names = sorted(p.name for p in (tmp_path / "onnx-only" / "mixing").iterdir())
+    assert names == ["g.onnx", "g_inverse.onnx", "spec.json", "weights.npz"]
+    assert sorted(metadata["parity"]["generator"]["max_ulp"]) == ["g.onnx", "g_inverse.onnx"]
+
+
+def test_an_inexact_generator_fails_parity(tmp_path, exported, monkeypatch):
+    from tfclica.export import generator
+
+    _, run_dir, _, _, _ = exported
+    exact = generator.generator_function
+
+    def float32_g(mixing, inverse=False):  # the training graph: float32 matmuls
+        return exact(mixing, inverse) if inverse else (lambda z: mixing(z))
+
+    monkeypatch.setattr(generator, "generator_function", float32_g)
+    with pytest.raises(ParityError, match=r"mixing/g\.onnx [\d.e+]+ ulp > 0\.501") as info:
+        export_run(run_dir, tmp_path / "export", formats=("onnx",))
+    assert "g_inverse" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []

@@ -42,7 +42,7 @@ def test_presets_cover_the_paper_matrix():
         ("unbounded", "normal", "laplace", 0.05),
     ]:
         assert needed in settings
-    for p in all_presets():
+    for p in (p for p in all_presets() if p.matched):  # mismatched rows vary the model
         cfg = p.config
         if cfg.space == "sphere":
             assert (cfg.loss, cfg.head) == ("cosine", "sphere")

@@ -281,7 +281,7 @@ def test_self_similarity_logsumexp_equals_autodiff_of_the_plain_formula(case):
 
 def test_the_shared_shift_is_taken_exactly_when_no_row_can_underflow(monkeypatch):
     # The fast branch is the point of the kernel: check which branch runs, not only values.
-    from tfclica import losses
+    from tfclica.losses import similarity_kernels
 
     taken = []
     real_cond = tf.cond
@@ -290,26 +290,28 @@ def test_the_shared_shift_is_taken_exactly_when_no_row_can_underflow(monkeypatch
         taken.append(bool(pred))
         return real_cond(pred, true_fn, false_fn)
 
-    monkeypatch.setattr(losses.tf, "cond", spy)
+    monkeypatch.setattr(similarity_kernels.tf, "cond", spy)
     for case, expected in [("equal r=3 tau=0.1", True), ("zero row tau=0.01", False)]:
         norms, tau = NORM_CASES[case]
         a = tf.constant(_anchors(np.random.default_rng(1), 23, 4, norms), tf.float32)
         taken.clear()
         with tf.GradientTape() as tape:
             tape.watch(a)
-            value = tf.reduce_sum(losses.self_similarity_logsumexp(a, tf.zeros(23), tau, rows=5))
+            value = tf.reduce_sum(
+                similarity_kernels.self_similarity_logsumexp(a, tf.zeros(23), tau, rows=5)
+            )
         tape.gradient(value, a)
         assert taken == [expected, expected], case  # forward and backward agree
 
 
 def test_cosine_loss_takes_the_self_similarity_kernel_with_its_own_negatives(monkeypatch):
     # 600 anchors: two blocks through cosine_infonce itself. Radius 2 (a learnable sphere).
-    from tfclica import losses
+    from tfclica.losses import functional
 
     calls = []
-    real = losses.self_similarity_logsumexp
+    real = functional.self_similarity_logsumexp
     monkeypatch.setattr(
-        losses, "self_similarity_logsumexp", lambda *args: calls.append(1) or real(*args)
+        functional, "self_similarity_logsumexp", lambda *args: calls.append(1) or real(*args)
     )
     a, p = _pairs(seed=7, batch=600)
     a, p = tf.constant(2.0 * a), tf.constant(2.0 * p)

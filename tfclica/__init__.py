@@ -1,15 +1,73 @@
 """tfclica: contrastive learning inverts the data generating process, in TensorFlow/Keras.
 
-Importing the package is cheap; the submodules below import TensorFlow when first used::
+The public API, in the order data flows (config -> latents -> observations -> encoder -> loss ->
+training -> evaluation / export). Importing ``tfclica`` is cheap: each name below imports its
+module (and TensorFlow) only when first used::
 
-    from tfclica.config import ExperimentConfig      # one experiment
-    from tfclica.presets import get_preset           # named experiments
-    from tfclica.latents import build_pair_sampler   # p(z), p(z~|z) as TFP distributions
-    from tfclica.mixing import build_mixing          # the invertible generator g
-    from tfclica.encoders import build_mlp_encoder   # Keras encoders f
-    from tfclica.losses import CosineInfoNCE         # the InfoNCE family
-    from tfclica.metrics import linear_r2, mcc       # identifiability scores
-    from tfclica.training import Trainer             # training into a run directory
+    import tfclica
+    cfg = tfclica.get_preset("default").config.replace(steps=500)
+    metrics = tfclica.TrainingRun(cfg, tfclica.prepare_run_dir("runs/try")).fit()
+
+See docs/DESIGN.md for the layout and the contracts (CLI, run directory, metrics.json, exports).
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # config and presets
+    "ExperimentConfig": "tfclica.config",
+    "get_preset": "tfclica.presets",
+    "all_presets": "tfclica.presets",
+    # errors
+    "ConfigError": "tfclica.errors",
+    "RunError": "tfclica.errors",
+    "TrainingDivergedError": "tfclica.errors",
+    "ParityError": "tfclica.errors",
+    # latents: p(z), p(z~|z)
+    "build_pair_sampler": "tfclica.latents",
+    "PairSampler": "tfclica.latents",
+    # observations: x = g(z)
+    "ObservationSource": "tfclica.observations",
+    "Mixing": "tfclica.mixing",
+    "build_mixing": "tfclica.mixing",
+    # encoders and losses
+    "build_mlp_encoder": "tfclica.encoders",
+    "build_loss": "tfclica.losses",
+    "CosineInfoNCE": "tfclica.losses",
+    "LpInfoNCE": "tfclica.losses",
+    # metrics and evaluation
+    "linear_r2": "tfclica.metrics",
+    "mcc": "tfclica.metrics",
+    "identifiability_scores": "tfclica.metrics",
+    "evaluate_encoder": "tfclica.evaluation",
+    # training
+    "TrainStep": "tfclica.training",
+    "Trainer": "tfclica.training",
+    "TrainingRun": "tfclica.training",
+    # run directories and exports
+    "RunDirectory": "tfclica.rundir",
+    "prepare_run_dir": "tfclica.rundir",
+    "export_run": "tfclica.export",
+    "load_encoder": "tfclica.export",
+    "load_keras_encoder": "tfclica.export",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tfclica' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -20,20 +20,102 @@ MARGINALS = ("uniform", "normal", "laplace", "gennorm")
 CONDITIONALS = ("vmf", "normal", "laplace", "gennorm")
 LOSSES = ("cosine", "lp", "ntxent", "align-uniform")
 HEADS = ("sphere", "learnable-sphere", "box", "none")
-OBJECTIVES = ("unsupervised", "supervised", "both")  # both: contrastive + supervised baseline
-STRATEGIES = ("auto", "default", "mirrored", "multi-worker", "tpu")
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+# Vocabularies whose values need a word of explanation: the dict is the vocabulary (its keys, in
+# order) and the CLI's help text (the notes), so neither is written twice.
+OBJECTIVE_NOTES = {
+    "unsupervised": "the contrastive --loss",
+    "supervised": "MSE regression of z",
+    "both": "contrastive, plus the supervised baseline in metrics.json 'supervised'",
+}
+STRATEGY_NOTES = {
+    "auto": "TPU if visible, mirrored with several GPUs, else default",
+    "default": "one device",
+    "mirrored": "every local GPU (or logical CPU device)",
+    "multi-worker": "one process per worker, from TF_CONFIG",
+    "tpu": "a TPU",
+}
+PRECISION_NOTES = {
+    "float32": "everywhere",
+    "mixed_bfloat16": "for GPUs/TPUs (on a CPU faster only with AVX512_BF16/AMX)",
+    "mixed_float16": "for GPUs, with loss scaling (slower on a CPU)",
+}
 # What the single-device train step compiles with XLA: the whole step, or only the sampling
-# (faster on CPUs at large batches, where oneDNN's matmuls and element-wise kernels beat
-# XLA:CPU's); auto picks "step" on a GPU/TPU or for small batches, "sampling" otherwise.
-XLA_MODES = ("auto", "step", "sampling")
+# (faster on CPUs at large batches, where oneDNN's matmuls and element-wise kernels beat XLA:CPU's).
+XLA_MODE_NOTES = {
+    "auto": "step on a GPU/TPU or at small batches, sampling otherwise",
+    "step": "compile the whole step with XLA",
+    "sampling": "compile only the sampling (faster on CPUs at batch >= 1024)",
+}
+# The learning rate of update n = 1..steps (tfclica.optim): a linear warmup over warmup_steps,
+# then held or decayed to lr * lr_final_fraction at the last step.
+LR_SCHEDULE_NOTES = {
+    "constant": "lr at every step",
+    "warmup-constant": "linear warmup, then lr",
+    "warmup-cosine": "linear warmup, then cosine decay to lr * lr_final_fraction",
+    "warmup-linear": "linear warmup, then linear decay to lr * lr_final_fraction",
+}
+# Where observations come from (tfclica.factory), and the encoders that read them.
+OBSERVATION_NOTES = {
+    "mixing": "the invertible MLP g of the paper's synthetic experiments",
+    "render": "3DIdent-like images of 10 factors rendered in the step (box [-1, 1]^10)",
+}
+ENCODER_NOTES = {
+    "mlp": "the reference MLP (mixing)",
+    "cnn": "a small CNN (images, CPU default)",
+    "resnet18": "ResNet-18 (images, accelerators)",
+    "resnet50": "keras.applications ResNet-50 (images, accelerators, float32, >= 32x32)",
+}
+OBJECTIVES = tuple(OBJECTIVE_NOTES)
+STRATEGIES = tuple(STRATEGY_NOTES)
+PRECISIONS = tuple(PRECISION_NOTES)
+XLA_MODES = tuple(XLA_MODE_NOTES)
+LR_SCHEDULES = tuple(LR_SCHEDULE_NOTES)
+OBSERVATIONS = tuple(OBSERVATION_NOTES)
+ENCODERS = tuple(ENCODER_NOTES)
+IMAGE_ENCODERS = ENCODERS[1:]
+
+# Every config key with a fixed vocabulary, and its values (the CLI's click.Choice lists).
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "space": SPACES,
+    "marginal": MARGINALS,
+    "conditional": CONDITIONALS,
+    "loss": LOSSES,
+    "head": HEADS,
+    "objective": OBJECTIVES,
+    "strategy": STRATEGIES,
+    "precision": PRECISIONS,
+    "xla": XLA_MODES,
+    "lr_schedule": LR_SCHEDULES,
+    "observations": OBSERVATIONS,
+    "encoder": ENCODERS,
+}
+
+# `stop_at = "METRIC=VALUE"`: the metric names and the metrics.json key each one reads.
+STOP_AT_METRICS = {"r2": "r2_linear_heldout", "mcc": "mcc_pearson"}
+
+# The keys that make up a schedule (how a setting is trained, not what it is): presets share
+# them between a mismatched row and its matched neighbour.
+SCHEDULE_KEYS = (
+    "steps",
+    "batch_size",
+    "lr",
+    "lr_schedule",
+    "warmup_steps",
+    "lr_final_fraction",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_epsilon",
+    "clip_norm",
+    "eval_every",
+)
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Everything that defines one run: the data-generating process, the model and the schedule.
 
-    Attributes mirror the CLI flags of DESIGN.md. ``encoder_widths=None`` means the reference's
+    Attributes mirror the CLI flags of docs/DESIGN.md. ``encoder_widths=None`` means the reference's
     ``[10n, 50n, 50n, 50n, 50n, 10n]``.
     """
 
@@ -67,8 +149,17 @@ class ExperimentConfig:
     steps: int = 3000
     batch_size: int = 512
     lr: float = 1e-3
+    # Defaults: a constant lr, Keras' Adam defaults, no clipping (what every result so far used).
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    lr_final_fraction: float = 0.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-7
+    clip_norm: float = 0.0  # global gradient norm; 0 = off
     seed: int = 0
     eval_every: int = 250
+    stop_at: str = ""  # "r2=0.99" / "mcc=0.98": end once an evaluation reaches it; "" = off
     eval_samples: int = 4096
     checkpoint_every: int = 1000
     strategy: str = "auto"
@@ -91,6 +182,12 @@ class ExperimentConfig:
             return self.encoder_widths
         n = self.dim
         return (10 * n, 50 * n, 50 * n, 50 * n, 50 * n, 10 * n)
+
+    @property
+    def stop_at_threshold(self) -> tuple[str, float] | None:
+        """``stop_at`` parsed: ``(metric, value)`` with metric a key of ``STOP_AT_METRICS``
+        (``"r2"``: held-out linear R^2, ``"mcc"``: Pearson MCC), or ``None`` when off."""
+        return parse_stop_at(self.stop_at)
 
     def replace(self, **overrides: Any) -> ExperimentConfig:
         """A copy with ``overrides`` applied (``None`` values are ignored); validates the result."""
@@ -144,15 +241,8 @@ def _require_positive(name: str, value: float) -> None:
 
 def validate(cfg: ExperimentConfig) -> None:
     """Raise :class:`ConfigError` naming the first invalid parameter of ``cfg``."""
-    _require_choice("space", cfg.space, SPACES)
-    _require_choice("marginal", cfg.marginal, MARGINALS)
-    _require_choice("conditional", cfg.conditional, CONDITIONALS)
-    _require_choice("loss", cfg.loss, LOSSES)
-    _require_choice("head", cfg.head, HEADS)
-    _require_choice("objective", cfg.objective, OBJECTIVES)
-    _require_choice("strategy", cfg.strategy, STRATEGIES)
-    _require_choice("precision", cfg.precision, PRECISIONS)
-    _require_choice("xla", cfg.xla, XLA_MODES)
+    for key, choices in VOCABULARIES.items():
+        _require_choice(key, getattr(cfg, key), choices)
     for name in (
         "dim",
         "mixing_layers",
@@ -184,6 +274,8 @@ def validate(cfg: ExperimentConfig) -> None:
         "lr",
     ):
         _require_positive(name, getattr(cfg, name))
+    _validate_schedule(cfg)
+    parse_stop_at(cfg.stop_at)
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")
     if not (math.isfinite(cfg.box_low) and math.isfinite(cfg.box_high)):
@@ -198,6 +290,53 @@ def validate(cfg: ExperimentConfig) -> None:
         raise ConfigError("marginal='uniform' is not defined on space='unbounded' (R^n)")
     if cfg.space == "sphere" and cfg.dim < 2:
         raise ConfigError(f"dim must be at least 2 on the sphere, got {cfg.dim}")
+
+
+def _validate_schedule(cfg: ExperimentConfig) -> None:
+    """The learning-rate schedule, Adam's constants and clipping (see ``LR_SCHEDULE_NOTES``)."""
+    if cfg.warmup_steps < 0:
+        raise ConfigError(f"warmup_steps must be a non-negative integer, got {cfg.warmup_steps}")
+    if cfg.warmup_steps and cfg.lr_schedule == "constant":
+        raise ConfigError(
+            f"warmup_steps={cfg.warmup_steps} needs a warmup lr_schedule "
+            f"({', '.join(s for s in LR_SCHEDULES if s.startswith('warmup'))}), "
+            "got lr_schedule='constant'"
+        )
+    if cfg.warmup_steps > cfg.steps:
+        raise ConfigError(f"warmup_steps={cfg.warmup_steps} exceeds steps={cfg.steps}")
+    if not (math.isfinite(cfg.lr_final_fraction) and 0 <= cfg.lr_final_fraction <= 1):
+        raise ConfigError(f"lr_final_fraction must be in [0, 1], got {cfg.lr_final_fraction!r}")
+    for name in ("adam_beta1", "adam_beta2"):
+        value = getattr(cfg, name)
+        if not (math.isfinite(value) and 0 <= value < 1):
+            raise ConfigError(f"{name} must be in [0, 1), got {value!r}")
+    _require_positive("adam_epsilon", cfg.adam_epsilon)
+    if not (math.isfinite(cfg.clip_norm) and cfg.clip_norm >= 0):
+        raise ConfigError(
+            f"clip_norm must be a non-negative number (0 = off), got {cfg.clip_norm!r}"
+        )
+
+
+def parse_stop_at(text: str) -> tuple[str, float] | None:
+    """``"r2=0.99"`` -> ``("r2", 0.99)``; ``""`` -> ``None``.
+
+    Raises:
+        ConfigError: not ``METRIC=VALUE`` with METRIC in ``STOP_AT_METRICS`` and VALUE in (0, 1].
+    """
+    if not text.strip():
+        return None
+    metric, sep, value = text.partition("=")
+    metric = metric.strip()
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = math.nan
+    if not sep or metric not in STOP_AT_METRICS or not 0 < threshold <= 1:
+        raise ConfigError(
+            f"stop_at={text!r} is not METRIC=VALUE with METRIC one of "
+            f"{', '.join(STOP_AT_METRICS)} and VALUE in (0, 1], e.g. 'r2=0.99'"
+        )
+    return metric, threshold
 
 
 # ---------------------------------------------------------------------------------------- TOML
@@ -235,17 +374,13 @@ def parse_toml(text: str, source: str = "config") -> dict[str, Any]:
 
 # ------------------------------------------------------------------------- images and encoders
 
-OBSERVATIONS = ("mixing", "render")  # the MLP mixing g; the 3DIdent-like renderer
-ENCODERS = ("mlp", "cnn", "resnet18", "resnet50")
-IMAGE_ENCODERS = ENCODERS[1:]
 RENDER_FACTORS = 10  # the renderer's latent factors (tfclica.data.renderer.FACTOR_NAMES)
 IMAGE_SIZES = (16, 512)  # smallest and largest image_size
 
 
 def validate_observations(cfg: ExperimentConfig) -> None:
-    """Raise :class:`ConfigError` naming the first invalid observation or encoder setting."""
-    _require_choice("observations", cfg.observations, OBSERVATIONS)
-    _require_choice("encoder", cfg.encoder, ENCODERS)
+    """Raise :class:`ConfigError` naming the first invalid combination of observations, encoder
+    and setting (the values themselves are checked by :func:`validate`)."""
     low, high = IMAGE_SIZES
     if not (isinstance(cfg.image_size, int) and low <= cfg.image_size <= high):
         raise ConfigError(f"image_size must be an integer in {low}..{high}, got {cfg.image_size!r}")

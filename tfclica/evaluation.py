@@ -11,11 +11,31 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tfclica.errors import ConfigError
 from tfclica.latents import PairSampler, seeds
-from tfclica.metrics import identifiability_scores, linear_r2, mcc
+from tfclica.metrics import (
+    collapse_diagnostics,
+    identifiability_scores,
+    linear_alignment,
+    linear_r2,
+    mcc,
+    min_eval_samples,
+    permutation_alignment,
+)
 from tfclica.observations import ObservationSource
 
 ENCODE_CHUNK = 8192  # rows per encoder call: bounds memory on large evaluations
+
+
+def check_evaluable(cfg) -> None:
+    """:class:`ConfigError` if ``cfg.eval_samples`` is too small to fit the scores on (before a
+    run trains for minutes and then cannot be scored)."""
+    fewest = min_eval_samples(cfg.dim)
+    if cfg.eval_samples < fewest:
+        raise ConfigError(
+            f"eval_samples={cfg.eval_samples} is too small to fit the scores for dim={cfg.dim}; "
+            f"use at least {fewest}"
+        )
 
 
 def sample_observations(sampler: PairSampler, source: ObservationSource, num: int, seed):
@@ -67,7 +87,8 @@ def training_scores(
 ) -> dict:
     """The cheap scores logged during training, on ``num_samples`` fresh fit and held-out
     samples: ``r2_linear`` (fit and scored on the fit set, as the reference logs it),
-    ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set)."""
+    ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set), and ``collapsed`` (the
+    held-out encodings have near-zero variance; see ``metrics.collapse_diagnostics``)."""
     z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
     z_test, x_test = sample_observations(sampler, source, num_samples, seeds.fold(seed, 1))
     h_fit, h_test = encode(x_fit), encode(x_test)
@@ -75,6 +96,7 @@ def training_scores(
         "r2_linear": linear_r2(z_fit, h_fit),
         "r2_linear_heldout": linear_r2(z_fit, h_fit, z_test, h_test),
         "mcc_pearson": mcc(z_test, h_test),
+        "collapsed": bool(collapse_diagnostics(h_test)["collapsed"]),
     }
 
 
@@ -112,3 +134,23 @@ def evaluate_encoder(
     scores["below_identity"] = bool(below_r2 and below_mcc)
     scores["eval_samples"] = int(num_samples)
     return scores
+
+
+def fit_alignments(
+    encode: Callable[[np.ndarray], np.ndarray],
+    sampler: PairSampler,
+    source: ObservationSource,
+    num_samples: int = 4096,
+    seed=(0, 0),
+) -> dict:
+    """The maps behind the scores :func:`evaluate_encoder` gives with the same arguments, fitted
+    on the same fit set: ``{"linear": (A, b)}`` (``z ~ z_hat @ A + b``, behind ``r2_linear`` and
+    ``r2_linear_heldout``) and ``"permutation"`` (the matching, sign, scale and offset behind
+    ``mcc_pearson``); see :func:`tfclica.metrics.linear_alignment`, ``permutation_alignment``.
+    """
+    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
+    h_fit = encode(x_fit)
+    return {
+        "linear": linear_alignment(z_fit, h_fit),
+        "permutation": permutation_alignment(z_fit, h_fit, "pearson"),
+    }

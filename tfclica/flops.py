@@ -8,10 +8,17 @@ optimizer) were free: how much of the distance to the plain-GEMM peak is the mod
 
 from __future__ import annotations
 
+from collections import Counter
+from functools import partial
 from typing import NamedTuple
 
 from tfclica.config import ExperimentConfig
-from tfclica.losses import SIMILARITY_ROWS
+from tfclica.losses.distance_kernels import lp_block_products, lp_block_rows
+from tfclica.losses.similarity_kernels import (
+    SIMILARITY_ROWS,
+    row_blocks,
+    self_similarity_block_products,
+)
 
 
 class Gemm(NamedTuple):
@@ -42,11 +49,13 @@ def step_gemms(cfg: ExperimentConfig, similarity_rows: int = SIMILARITY_ROWS) ->
     Both views go through g and f as one batch of ``2 * batch_size`` rows. The mixing g is
     forward only; every encoder layer has its forward, its weight gradient ``x^T dy`` and, but
     for the first layer (x needs no gradient), its input gradient ``dy W^T``, in the compute
-    dtype of ``cfg.precision``. The loss is counted as the cosine loss (the bench's setting):
-    its ``[B, B]`` similarity matrix in blocks of ``similarity_rows`` anchors, per block a
-    forward product and one gradient product of ``2n`` columns
-    (:func:`tfclica.losses.self_similarity_logsumexp` with a shared shift; per-row shifts and
-    gathered negatives use two products of ``n`` columns, the same ``6 B^2 n`` FLOPs).
+    dtype of ``cfg.precision``. The loss runs its kernel's products on each of the kernel's row
+    blocks (``row_blocks``), as the kernel module names them: the cosine loss's ``[B, B]``
+    similarity matrix in blocks of ``similarity_rows`` anchors
+    (:func:`~tfclica.losses.similarity_kernels.self_similarity_block_products`), the Lp losses'
+    (``lp``, ``align-uniform``) :func:`~tfclica.losses.distance_kernels.lp_block_products`
+    (matmuls for ``p = 2`` only; other ``p`` are element-wise, so count no FLOPs here). NT-Xent
+    has no kernel of its own and is counted as the cosine loss.
     """
     batch, n = cfg.batch_size, cfg.dim
     rows = 2 * batch
@@ -60,12 +69,16 @@ def step_gemms(cfg: ExperimentConfig, similarity_rows: int = SIMILARITY_ROWS) ->
         gemms.append(Gemm(f"layer {i} dW", 1, fan_in, rows, fan_out, True, dtype=dtype))
         if i > 0:
             gemms.append(Gemm(f"layer {i} dx", 1, rows, fan_out, fan_in, False, True, dtype))
-    full, rest = divmod(batch, similarity_rows) if batch > similarity_rows else (1, 0)
-    block = similarity_rows if batch > similarity_rows else batch
-    for count, r in ((full, block), (1, rest)):
-        if count and r:
-            gemms.append(Gemm(f"similarity {r}-row block", count, r, n, batch, False, True))
-            gemms.append(Gemm(f"d anchors+negatives {r}-row block", count, r, batch, 2 * n))
+    if cfg.loss in ("lp", "align-uniform"):
+        block_rows = lp_block_rows(cfg.model_p)
+        products = partial(lp_block_products, m=batch, n=n, p=cfg.model_p)
+    else:
+        block_rows = similarity_rows
+        products = partial(self_similarity_block_products, batch=batch, n=n)
+    sizes = Counter(size for _, size in row_blocks(batch, block_rows))
+    for size, count in sizes.items():  # blocks of one size: one Gemm row per product
+        for label, *shape in products(size):
+            gemms.append(Gemm(f"{label} {size}-row block", count, *shape))
     return gemms
 
 

@@ -19,14 +19,14 @@ from tfclica.observations import ObservationSource, source_from_saved
 CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.json"
 MIXING_DIR = "mixing"  # the observation source (the frozen g), whatever its kind
-MIXING_WEIGHTS_FILE = "weights.npz"
-MIXING_SPEC_FILE = "spec.json"
+MIXING_WEIGHTS_FILE = "weights.npz"  # inside MIXING_DIR: the arrays of source.to_arrays()
+MIXING_SPEC_FILE = "spec.json"  # inside MIXING_DIR: kind, sha256 and the source's own spec
 HISTORY_FILE = "evaluations.json"  # every evaluation during training (step, seconds, scores)
 CHECKPOINT_DIR = "checkpoints"
 ENCODER_FILE = "encoder.keras"
 LOG_DIR = "logs"
 
-# The keys every metrics.json has (DESIGN.md); keys may be added, never renamed.
+# The keys every metrics.json has (docs/DESIGN.md); keys may be added, never renamed.
 METRIC_KEYS = frozenset(
     {
         "preset",

@@ -44,14 +44,22 @@ def measure(export_dir: Path, batches=(1, 4096), min_seconds: float = 2.0) -> di
     import onnxruntime as ort
     import tensorflow as tf
 
-    session = ort.InferenceSession(
-        str(export_dir / "encoder.onnx"), providers=["CPUExecutionProvider"]
+    from tfclica.export.layout import (
+        INPUT_NAME,
+        ONNX_FILE,
+        OUTPUT_NAME,
+        SAVEDMODEL_DIR,
+        SIGNATURE_KEY,
     )
-    signature = tf.saved_model.load(str(export_dir / "savedmodel")).signatures["serving_default"]
+
+    session = ort.InferenceSession(str(export_dir / ONNX_FILE), providers=["CPUExecutionProvider"])
+    signature = tf.saved_model.load(str(export_dir / SAVEDMODEL_DIR)).signatures[SIGNATURE_KEY]
     width = int(session.get_inputs()[0].shape[-1])
     runtimes = {
-        "onnxruntime": lambda x: session.run(["z_hat"], {"x": x})[0],
-        "tensorflow_savedmodel": lambda x: signature(x=tf.constant(x))["z_hat"].numpy(),
+        "onnxruntime": lambda x: session.run([OUTPUT_NAME], {INPUT_NAME: x})[0],
+        "tensorflow_savedmodel": lambda x: signature(**{INPUT_NAME: tf.constant(x)})[
+            OUTPUT_NAME
+        ].numpy(),
     }
     rng = np.random.default_rng(0)
     results = []

@@ -21,6 +21,7 @@ import sys
 import numpy as np
 import onnxruntime as ort
 
+# The names of tfclica/export/layout.py, restated: this file must run without tfclica.
 INPUT_NAME, OUTPUT_NAME, METADATA_KEY = "x", "z_hat", "tfclica.metadata"
 
 

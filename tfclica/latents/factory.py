@@ -21,7 +21,8 @@ def make_pair_sampler(
     conditional_scale: float = 1.0,
     conditional_p: float = 2.0,
 ) -> PairSampler:
-    """The :class:`PairSampler` of ``marginal`` and ``conditional`` (DESIGN.md names) on ``space``.
+    """The :class:`PairSampler` of ``marginal`` and ``conditional`` on ``space`` (the setting
+    names of docs/DESIGN.md).
 
     Raises:
         ConfigError: a name the space does not support, or a non-positive scale or p.

@@ -1,13 +1,13 @@
 """Latent spaces and the marginals p(z) and conditionals p(z~|z) each one supports.
 
 A space knows its dimension, which points belong to it, and how to build each distribution of
-the setting vocabulary (DESIGN.md) on itself:
+the setting vocabulary (docs/DESIGN.md) on itself:
 
 ============  =====================================  =========================================
 space         marginal p(z)                          conditional p(z~|z)
 ============  =====================================  =========================================
 Sphere        uniform; normal/laplace/gennorm        vmf(kappa); normal/laplace/gennorm around
-              around 0, projected radially           z in R^n, projected radially
+              around radius*e_1, projected radially  z in R^n, projected radially
 Box           uniform; normal/laplace/gennorm        normal/laplace/gennorm around z, truncated
               around the centre, truncated           to the box per coordinate
 Euclidean     normal/laplace/gennorm around 0        normal/laplace/gennorm around z
@@ -109,8 +109,10 @@ class Sphere(Space):
         self._check("marginal", kind, scale, p, ("uniform", "normal", "laplace", "gennorm"))
         if kind == "uniform":
             return UniformSphere(self.dim, self.radius)
-        base = _coordinatewise(kind, tf.zeros([self.dim]), scale, p)
-        return RadialProjection(base, self.radius)
+        # Centred on the sphere at radius * e_1, as the reference does: a normal centred at the
+        # origin would project to exactly the uniform marginal.
+        centre = tf.one_hot(0, self.dim) * self.radius
+        return RadialProjection(_coordinatewise(kind, centre, scale, p), self.radius)
 
     def conditional(self, kind="vmf", scale=1.0, p=2.0):
         self._check("conditional", kind, scale, p, ("vmf", "normal", "laplace", "gennorm"))

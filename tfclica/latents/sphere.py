@@ -83,9 +83,9 @@ class RadialProjection(_SphereDistribution):
     """A distribution on R^n pushed onto the sphere of ``radius`` by ``z -> radius z / |z|``.
 
     The reference's sphere conditionals other than vMF (a normal or Laplace around ``z`` in R^n,
-    then projected) and, with a centred base, non-uniform marginals on the sphere. The projected
-    density needs a radial integral with no closed form for most bases, so ``log_prob`` is not
-    provided.
+    then projected) and, with a base centred at ``radius * e_1``, its non-uniform marginals on
+    the sphere. The projected density needs a radial integral with no closed form for most
+    bases, so ``log_prob`` is not provided.
 
     Args:
         base: a distribution with event shape ``[n]``.

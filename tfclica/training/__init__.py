@@ -13,7 +13,6 @@ from tfclica.training.loop import (
     LoopResult,
     Progress,
     Trainer,
-    current_learning_rate,
     time_to_score,
 )
 from tfclica.training.objectives import (
@@ -22,7 +21,7 @@ from tfclica.training.objectives import (
     SupervisedObjective,
     build_objective,
 )
-from tfclica.training.run import SUPERVISED_ENCODER_FILE, TrainingRun, build_optimizer
+from tfclica.training.run import SUPERVISED_ENCODER_FILE, TrainingRun
 from tfclica.training.step import CPU_WHOLE_STEP_BELOW, TrainState, TrainStep, resolve_xla_mode
 
 __all__ = [
@@ -39,8 +38,6 @@ __all__ = [
     "Trainer",
     "TrainingRun",
     "build_objective",
-    "build_optimizer",
-    "current_learning_rate",
     "resolve_xla_mode",
     "time_to_score",
 ]

@@ -16,6 +16,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from tfclica.errors import TrainingDivergedError
+from tfclica.optim import current_learning_rate
 from tfclica.training.step import TrainStep
 
 # Thresholds of the time-to-score fields of metrics.json: score key -> thresholds.
@@ -23,8 +24,6 @@ SCORE_THRESHOLDS = {
     "r2_linear_heldout": (0.9, 0.95, 0.99),
     "mcc_pearson": (0.9, 0.95, 0.98),
 }
-# Names `--stop-at` accepts for the scores it watches.
-STOP_AT_SCORES = {"r2": "r2_linear_heldout", "mcc": "mcc_pearson"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,7 @@ class Progress:
     loss: float
     r2: float | None
     pairs_per_second: float | None
+    collapsed: bool = False  # the latest evaluation found collapsed encodings
 
 
 @dataclass
@@ -60,13 +60,6 @@ def _scalar(name: str, value: float) -> None:
         plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
     )
     tf.summary.write(name, tf.constant(value, tf.float32), metadata=metadata)
-
-
-def current_learning_rate(optimizer) -> float:
-    """The optimizer's learning rate now (a constant, a variable, or a schedule's value)."""
-    lr = optimizer.learning_rate
-    lr = getattr(lr, "value", lr)  # a (Mirrored)Variable, which float() rejects
-    return float(tf.convert_to_tensor(lr).numpy())
 
 
 def time_to_score(history: list[dict]) -> dict:
@@ -146,6 +139,7 @@ class Trainer:
         result = LoopResult(None, self.history)
         timed_seconds, timed_steps, calls = 0.0, 0, 0
         last_r2 = self.history[-1].get("r2_linear") if self.history else None
+        collapsed = bool(self.history[-1].get("collapsed")) if self.history else False
         while step < self.total_steps:
             count = self._next_stop(step) - step
             t0 = time.perf_counter()
@@ -178,13 +172,13 @@ class Trainer:
                 step % self.eval_every == 0 or step == self.total_steps
             ):
                 scores = self.evaluate(step)
-                last_r2 = scores["r2_linear"]
+                last_r2, collapsed = scores["r2_linear"], bool(scores.get("collapsed"))
                 self.history.append(
                     {"step": step, "seconds": seconds, "loss": float(losses[-1]), **scores}
                 )
                 with writer.as_default(step=step):
                     for name, value in scores.items():
-                        _scalar(name, value)
+                        _scalar(name, float(value))
                     _scalar("learning_rate", current_learning_rate(self.train_step.optimizer))
                     if result.pairs_per_second:
                         _scalar("pairs_per_second", result.pairs_per_second)
@@ -198,7 +192,8 @@ class Trainer:
                 self.manager.save(checkpoint_number=step)
             if self.on_progress:
                 rate = result.pairs_per_second
-                self.on_progress(Progress(step, self.total_steps, float(losses[-1]), last_r2, rate))
+                loss = float(losses[-1])
+                self.on_progress(Progress(step, self.total_steps, loss, last_r2, rate, collapsed))
             if result.stopped_early:
                 break
         writer.flush()

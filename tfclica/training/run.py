@@ -13,13 +13,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 from tfclica.checkpoints import restore_newest_readable
-from tfclica.config import ExperimentConfig
+from tfclica.config import STOP_AT_METRICS, ExperimentConfig
 from tfclica.errors import ConfigError
-from tfclica.evaluation import chunked_encoder, evaluate_encoder, training_scores
+from tfclica.evaluation import (
+    check_evaluable,
+    chunked_encoder,
+    evaluate_encoder,
+    sample_observations,
+    training_scores,
+)
 from tfclica.factor_scores import evaluate_per_factor
 from tfclica.factory import (
     build_encoder,
@@ -28,6 +33,7 @@ from tfclica.factory import (
     train_xla_mode,
 )
 from tfclica.latents import build_pair_sampler, seeds
+from tfclica.optim import build_optimizer
 from tfclica.rundir import ENCODER_FILE, RunDirectory
 from tfclica.strategy import is_tpu, resolve_strategy
 from tfclica.streams import Stream, seed_of
@@ -37,14 +43,8 @@ from tfclica.training.step import TrainState, TrainStep
 
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 SUPERVISED_SUBDIR = "supervised"  # checkpoints/ and logs/ of the baseline
-
-
-def build_optimizer(cfg: ExperimentConfig):
-    """Adam at the config's learning rate (float16 gradients underflow without loss scaling)."""
-    optimizer = keras.optimizers.Adam(cfg.lr)
-    if cfg.precision == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
+LATENTS_PICTURE = "latents.png"
+TRAINING_PICTURE = "training.png"
 
 
 class TrainingRun:
@@ -75,6 +75,7 @@ class TrainingRun:
         objective: str | None = None,
         checkpoint_subdir: str = "",
     ):
+        check_evaluable(cfg)  # before anything is written
         self.cfg = cfg
         self.run_dir = RunDirectory(run_dir)
         self.on_progress = on_progress
@@ -160,7 +161,9 @@ class TrainingRun:
         """
         cfg = self.cfg
         own_history = not self.subdir  # the baseline's evaluations are not the run's
-        stop_at = getattr(cfg, "stop_at_threshold", None) if own_history else None
+        stop_at = cfg.stop_at_threshold if own_history else None
+        if stop_at is not None:  # ("r2", 0.99) -> the score the evaluations report
+            stop_at = (STOP_AT_METRICS[stop_at[0]], stop_at[1])
         loop = Trainer(
             self.train_step,
             self.manager,
@@ -231,7 +234,22 @@ class TrainingRun:
             metrics["supervised"] = self._fit_supervised_baseline()
         metrics["wall_seconds"] = time.perf_counter() - wall_start
         self.run_dir.write_metrics(metrics)
+        self.write_pictures(result.history)
         return metrics
+
+    def write_pictures(self, history: list[dict]) -> None:
+        """``latents.png`` (each true latent against its recovered dimension after the metric's
+        alignment: orthogonal/affine on the sphere, permutation and sign otherwise) and
+        ``training.png`` (loss, R^2, MCC against steps and seconds)."""
+        from tfclica.plots import plot_latents, plot_training_curves
+
+        seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
+        z, x = sample_observations(self.sampler, self.source, self.cfg.eval_samples, seed)
+        alignment = "linear" if self.cfg.space == "sphere" else "permutation"
+        names = getattr(self.source, "factor_names", None)  # images: the factors' names
+        plot_latents(z, self.encode(x), self.run_dir.path / LATENTS_PICTURE, alignment, names)
+        if history:
+            plot_training_curves(history, self.run_dir.path / TRAINING_PICTURE)
 
     def _fit_supervised_baseline(self) -> dict:
         """The paper's baseline in the same run directory: the same encoder (same initial

@@ -1,0 +1,136 @@
+"""Presets: the paper's grid (issue rows, tables, order), matched flags, shared schedules, and
+what `tfclica presets` prints."""
+
+import pytest
+
+from tfclica import presets
+from tfclica.cli.main import main
+from tfclica.config import SCHEDULE_KEYS
+from tfclica.errors import ConfigError
+from tfclica.presets import TABLES, all_presets, get_preset, table_rows
+from tfclica.presets import preset as registry
+
+# Every row of the grid: (table, space, marginal, conditional, conditional scale, loss, model p,
+# tau, head, matched). Spelled out here so that a preset drifting from its row fails.
+GRID = [
+    ("sphere", "sphere", "uniform", "vmf", 1.0, "cosine", None, 1.0, "sphere", True),
+    ("sphere", "sphere", "uniform", "vmf", 10.0, "cosine", None, 0.1, "sphere", True),
+    ("sphere", "sphere", "uniform", "vmf", 10.0, "cosine", None, 1.0, "sphere", False),
+    ("sphere", "sphere", "uniform", "laplace", 0.05, "cosine", None, 0.1, "sphere", False),
+    ("sphere", "sphere", "uniform", "normal", 0.05, "cosine", None, 0.1, "sphere", False),
+    ("sphere", "sphere", "normal", "vmf", 1.0, "cosine", None, 1.0, "sphere", False),
+    ("sphere", "box", "uniform", "normal", 0.05, "lp", 2.0, 1.0, "none", False),
+    ("sphere", "box", "uniform", "laplace", 0.05, "lp", 2.0, 1.0, "none", False),
+    ("box", "box", "uniform", "laplace", 0.05, "lp", 1.0, 1.0, "box", True),
+    ("box", "box", "uniform", "gennorm", 0.05, "lp", 3.0, 1.0, "box", True),
+    ("box", "box", "uniform", "normal", 0.05, "lp", 1.0, 1.0, "box", False),
+    ("box", "box", "uniform", "normal", 0.05, "lp", 3.0, 1.0, "box", False),
+    ("box", "box", "uniform", "normal", 0.05, "lp", 2.0, 1.0, "box", False),
+    ("box", "unbounded", "laplace", "laplace", 0.05, "lp", 1.0, 1.0, "none", True),
+    ("box", "unbounded", "laplace", "normal", 0.05, "lp", 2.0, 1.0, "none", False),
+    ("box", "unbounded", "normal", "laplace", 0.05, "lp", 1.0, 1.0, "none", False),
+    ("box", "unbounded", "normal", "normal", 0.05, "lp", 2.0, 1.0, "none", False),
+]
+# Names users' scripts and the docs already use.
+EXISTING = [
+    "default",
+    "sphere-vmf-paper",
+    "sphere-vmf1",
+    "sphere-vmf10",
+    "sphere-laplace",
+    "sphere-normal",
+    "box-normal",
+    "box-laplace",
+    "box-gennorm3",
+    "unbounded-laplace-laplace",
+    "unbounded-laplace-normal",
+    "unbounded-normal-laplace",
+    "unbounded-normal-normal",
+]
+
+
+def key(p):
+    c = p.config
+    model_p = c.model_p if c.loss == "lp" else None
+    settings = (c.space, c.marginal, c.conditional, c.conditional_scale, c.loss, model_p)
+    return (p.table, *settings, c.tau, c.head, p.matched)
+
+
+def test_the_grid_is_the_issue_rows_in_table_order():
+    got = [key(p) for table in TABLES for p in table_rows(table)]
+    assert got == GRID
+    for table in TABLES:
+        assert [p.row for p in table_rows(table)] == list(range(1, len(table_rows(table)) + 1))
+    assert get_preset("box-gennorm3").config.conditional_p == 3.0
+    assert get_preset("sphere-normal-vmf1").config.marginal_scale == 1.0  # the reference's m-param
+    with pytest.raises(ConfigError, match="table='cube'"):
+        table_rows("cube")
+
+
+def test_existing_names_keep_their_settings():
+    assert {p.name for p in all_presets()} >= set(EXISTING)
+    assert get_preset("default").config.conditional_scale == 10.0
+    assert get_preset("box-normal").config.model_p == 2.0
+
+
+def test_mismatched_rows_train_on_their_matched_neighbours_schedule():
+    grid = [p for p in all_presets() if p.table]
+    for p in grid:
+        if p.matched:
+            assert p.schedule_of == ""
+            continue
+        neighbour = get_preset(p.schedule_of)
+        assert neighbour.matched and neighbour.table, p.name
+        for k in SCHEDULE_KEYS:
+            assert getattr(p.config, k) == getattr(neighbour.config, k), (p.name, k)
+    assert get_preset("sphere-vmf10-tau1").schedule_of == "sphere-vmf10"  # same data, other tau
+
+
+def test_every_preset_says_how_to_run_it_and_what_is_known():
+    names = [p.name for p in all_presets()]
+    assert len(names) == len(set(names)) == len(registry._PRESETS)
+    for p in all_presets():
+        assert p.why and "\n" not in p.why and "\n" not in p.description
+        assert p.command == (
+            "tfclica train" if p.name == "default" else f"tfclica train --preset {p.name}"
+        )
+        assert p.table in ("", *TABLES) and (p.row is None) == (p.table == "")
+    measured = [p for p in all_presets() if p.measured is not None]
+    assert [p.name for p in measured] == ["default"]  # the only measurement so far
+    m = measured[0].measured
+    assert (m.metric, m.value, m.minutes, m.date) == ("r2_linear_heldout", 0.968, 3.4, "2026-12-01")
+    assert get_preset("box-laplace").expected == "mcc_pearson not measured"
+    assert get_preset("sphere-vmf1").expected == "r2_linear_heldout not measured"
+
+
+def test_presets_prints_every_field_on_one_line_each(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["presets"])
+    assert stop.value.code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[0] for line in lines] == [p.name for p in all_presets()]
+    for line, p in zip(lines, all_presets()):
+        fields = line.split()
+        assert fields[1] == (f"{p.table}/{p.row}" if p.table else "-")
+        assert fields[2] == ("matched" if p.matched else "mismatched")
+        assert f"$ {p.command}  " in line and p.description in line and p.why in line
+        assert p.expected in line
+    default = lines[0]
+    assert "r2_linear_heldout 0.968 in 3.4 min (2026-12-01, idle 2-core CPU)" in default
+    assert all("not measured" in line for line in lines[1:])
+    assert lines[[p.name for p in all_presets()].index("box-normal-l1")].split()[1:3] == [
+        "box/3",
+        "mismatched",
+    ]
+
+
+def test_register_refuses_inconsistent_presets(monkeypatch):
+    monkeypatch.setattr(registry, "_PRESETS", dict(registry._PRESETS))
+    with pytest.raises(ConfigError, match="already has row 1"):
+        presets.register("x1", "x", matched=True, why="w", table="box", row=1)
+    with pytest.raises(ConfigError, match="lr would override the schedule"):
+        presets.register("x2", "x", matched=False, why="w", schedule_of="box-laplace", lr=1.0)
+    with pytest.raises(ConfigError, match="is not matched"):
+        presets.register("x3", "x", matched=False, why="w", schedule_of="box-normal")
+    with pytest.raises(ConfigError, match="already registered"):
+        presets.register("default", "x", matched=True, why="w")

@@ -1,0 +1,323 @@
+"""The paper's tables from runs: plan the runs of a grid, run or resume them, and collect them.
+
+A table is an ordered list of presets (their ``table`` and ``row``); a run is one preset with one
+seed under one schedule, trained as an ordinary ``tfclica train`` process into
+``OUT/<preset>/seed<k>`` with ``--objective both`` (so the supervised baseline comes from the same
+run). Planning is pure (:func:`plan_runs`); running shells out to the CLI, so what ``--list``
+prints is exactly what runs, and a crash or divergence of one run never stops the table.
+Collecting reads every run's metrics.json and writes ``results.csv`` and ``results.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfclica.errors import ConfigError
+from tfclica.presets import TABLES as TABLE_METRICS
+from tfclica.presets import Preset, get_preset
+from tfclica.presets import table_rows as preset_rows
+from tfclica.rundir import CONFIG_FILE, METRICS_FILE, atomic_write_text
+
+TABLES = tuple(TABLE_METRICS)  # ("sphere", "box"): each table's score is TABLE_METRICS[table]
+
+# Overrides of each schedule (flags of `tfclica train`); "full" keeps each preset's own.
+SCHEDULES: dict[str, dict[str, object]] = {
+    # seconds per run, for tests: checks the machinery, not learning
+    "smoke": dict(steps=20, batch_size=64, eval_every=10, checkpoint_every=10, eval_samples=512),
+    # the budgeted CPU table: about 18 rows x 3 seeds in 90 minutes on 2 cores (see RESULTS.md)
+    "quick": dict(steps=1500, batch_size=512, eval_every=250, checkpoint_every=500),
+    "full": {},
+    # the reference's schedule, for accelerators
+    "paper": dict(steps=300_000, batch_size=6144, lr=1e-4, eval_every=250),
+}
+
+# Columns of results.csv; each score column has a _mean and a _std version.
+SCORE_COLUMNS = (
+    ("identity_r2", ("identity", "r2_linear")),
+    ("identity_mcc", ("identity", "mcc_pearson")),
+    ("supervised_r2", ("supervised", "r2_linear_heldout")),
+    ("supervised_mcc", ("supervised", "mcc_pearson")),
+    ("r2", ("r2_linear",)),
+    ("r2_heldout", ("r2_linear_heldout",)),
+    ("kernel_r2", ("r2_nonlinear",)),
+    ("mcc", ("mcc_pearson",)),
+    ("wall_seconds", ("wall_seconds",)),
+)
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a table: a preset, a seed, a schedule, and where it goes."""
+
+    preset: Preset
+    seed: int
+    schedule: str
+    out: Path
+
+    def train_args(self, resume: bool = False) -> list[str]:
+        """Arguments of the ``tfclica train`` call that performs (or continues) this run."""
+        if resume:
+            return ["train", "--resume", "--out", str(self.out)]
+        args = ["train", "--preset", self.preset.name, "--seed", str(self.seed)]
+        args += ["--objective", "both"]
+        for key, value in SCHEDULES[self.schedule].items():
+            args += [f"--{key.replace('_', '-')}", str(value)]
+        return args + ["--out", str(self.out)]
+
+    def command(self) -> str:
+        """The shell command of :meth:`train_args` (what ``--list`` prints)."""
+        return shlex.join(["tfclica", *self.train_args()])
+
+    @property
+    def finished(self) -> bool:
+        return (self.out / METRICS_FILE).is_file()
+
+    @property
+    def started(self) -> bool:
+        return (self.out / CONFIG_FILE).is_file()
+
+
+def table_rows(table: str) -> list[Preset]:
+    """The presets of ``table`` (``sphere``, ``box`` or ``all``), in row order."""
+    if table not in (*TABLES, "all"):
+        raise ConfigError(f"--table {table!r} is not one of: {', '.join((*TABLES, 'all'))}")
+    return [p for t in (TABLES if table == "all" else (table,)) for p in preset_rows(t)]
+
+
+def select_rows(table: str, names: list[str] | None) -> list[Preset]:
+    """The rows of ``table``, restricted to ``names`` when given (each must be a row)."""
+    rows = table_rows(table)
+    if not names:
+        return rows
+    known = {p.name for p in rows}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        get_preset(unknown[0])  # an unknown preset name: the registry's own message
+        raise ConfigError(
+            f"--rows {unknown[0]!r} is not a row of table {table!r}; its rows: "
+            f"{', '.join(p.name for p in rows)}"
+        )
+    return [p for p in rows if p.name in names]
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with ``0 <= I < N`` (``None``: the whole plan, ``(0, 1)``)."""
+    if text is None:
+        return 0, 1
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard {text!r} must be I/N, e.g. 0/4") from None
+    if count < 1 or not 0 <= index < count:
+        raise ConfigError(f"--shard {text!r} needs 0 <= I < N")
+    return index, count
+
+
+def plan_runs(
+    rows: list[Preset], seeds: int, schedule: str, out: Path, shard: tuple[int, int] = (0, 1)
+) -> list[PlannedRun]:
+    """Every run of ``rows`` x ``seeds`` (seed 0..K-1), or every N-th of them for a shard."""
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"--schedule {schedule!r} is not one of: {', '.join(SCHEDULES)}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    runs = [
+        PlannedRun(preset, seed, schedule, Path(out) / preset.name / f"seed{seed}")
+        for preset in rows
+        for seed in range(seeds)
+    ]
+    index, count = shard
+    return runs[index::count]
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def execute(
+    runs: list[PlannedRun],
+    echo: Callable[[str], None],
+    train: Callable[[list[str]], int] | None = None,
+) -> dict[Path, int]:
+    """Run (or resume) every unfinished run, one after another; finished runs are skipped.
+
+    Args:
+        runs: the plan.
+        echo: where progress lines go.
+        train: runs ``tfclica`` with the given arguments, returns its exit code (default: a
+            subprocess of this Python's ``tfclica.cli.main``, output passed through).
+
+    Returns:
+        Exit codes of the runs that ran (0: finished; others failed and are reported as such).
+    """
+    train = train or _train_subprocess
+    todo = [r for r in runs if not r.finished]
+    echo(f"{len(runs) - len(todo)} of {len(runs)} runs already finished")
+    codes, spent = {}, []
+    for i, run in enumerate(todo, 1):
+        left = (
+            ""
+            if not spent
+            else f", about {_clock(statistics.mean(spent) * (len(todo) - i + 1))} left"
+        )
+        action = "resuming" if run.started else "starting"
+        echo(f"[run {i}/{len(todo)}] {action} {run.preset.name} seed {run.seed}{left}")
+        t0 = time.perf_counter()
+        codes[run.out] = train(run.train_args(resume=run.started))
+        spent.append(time.perf_counter() - t0)
+        if codes[run.out] != 0:
+            echo(f"[run {i}/{len(todo)}] {run.preset.name} seed {run.seed} FAILED "
+                 f"(exit {codes[run.out]}); see {run.out}")  # fmt: skip
+    return codes
+
+
+def _train_subprocess(args: list[str]) -> int:
+    return subprocess.call([sys.executable, "-m", "tfclica.cli.main", *args])
+
+
+# ------------------------------------------------------------------------------- collecting
+
+
+def _value(metrics: dict, path: tuple[str, ...]):
+    for key in path:
+        if not isinstance(metrics, dict) or key not in metrics:
+            return None
+        metrics = metrics[key]
+    return metrics if isinstance(metrics, (int, float)) and math.isfinite(metrics) else None
+
+
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def collect(rows: list[Preset], runs: list[PlannedRun]) -> list[dict]:
+    """One summary per row: the setting, scores as mean/std over its finished seeds, and what
+    failed (runs without metrics.json, runs below their identity baseline, collapsed runs)."""
+    summaries = []
+    for preset in rows:
+        own = [r for r in runs if r.preset.name == preset.name]
+        metrics = []
+        for run in own:
+            if run.finished:
+                metrics.append(json.loads((run.out / METRICS_FILE).read_text()))
+        summary = {
+            "table": getattr(preset, "table", ""),
+            "row": preset.name,
+            "matched": bool(getattr(preset, "matched", False)),
+            "setting": preset.description,
+            "seeds": len(own),
+            "finished": len(metrics),
+            "below_identity": sum(bool(m.get("below_identity")) for m in metrics),
+            "collapsed": sum(bool(m.get("collapsed")) for m in metrics),
+        }
+        for column, path in SCORE_COLUMNS:
+            values = [v for m in metrics if (v := _value(m, path)) is not None]
+            summary[f"{column}_mean"], summary[f"{column}_std"] = _mean_std(values)
+        summaries.append(summary)
+    return summaries
+
+
+def results_csv(summaries: list[dict]) -> str:
+    """The summaries as CSV text (empty cells for scores with no finished run)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(summaries[0]), lineterminator="\n")
+    writer.writeheader()
+    for s in summaries:
+        writer.writerow({k: ("" if v is None else v) for k, v in s.items()})
+    return buffer.getvalue()
+
+
+def _pm(summary: dict, column: str) -> str:
+    mean, std = summary[f"{column}_mean"], summary[f"{column}_std"]
+    return "—" if mean is None else f"{mean:.3f} ± {std:.3f}"
+
+
+def results_markdown(summaries: list[dict], schedule: str, command: str) -> str:
+    """The tables as Markdown: one per table, every row (failures marked, never dropped)."""
+    lines = [
+        "# Results",
+        "",
+        f"Made with `{command}` (schedule `{schedule}`: "
+        f"{json.dumps(SCHEDULES[schedule]) if SCHEDULES[schedule] else 'each preset own'}). "
+        "Scores are mean ± std over seeds; R^2 columns are linear unless named kernel; "
+        "supervised is the same encoder regressed on z with MSE in the same run.",
+        "",
+    ]
+    header = (
+        "| row | matched | identity R² | identity MCC | supervised R² | supervised MCC "
+        "| R² | R² held-out | kernel R² | MCC | minutes | status |"
+    )
+    for table in dict.fromkeys(s["table"] for s in summaries):
+        lines += [f"## Table {table}", "", header, "|" + "---|" * 12]
+        for s in (s for s in summaries if s["table"] == table):
+            status = []
+            if s["finished"] < s["seeds"]:
+                status.append(f"{s['seeds'] - s['finished']} of {s['seeds']} runs FAILED")
+            if s["below_identity"]:
+                status.append(f"{s['below_identity']} below identity")
+            if s["collapsed"]:
+                status.append(f"{s['collapsed']} collapsed")
+            minutes = s["wall_seconds_mean"]
+            lines.append(
+                f"| {s['row']} | {'yes' if s['matched'] else 'no'} | {_pm(s, 'identity_r2')} "
+                f"| {_pm(s, 'identity_mcc')} | {_pm(s, 'supervised_r2')} "
+                f"| {_pm(s, 'supervised_mcc')} | {_pm(s, 'r2')} | {_pm(s, 'r2_heldout')} "
+                f"| {_pm(s, 'kernel_r2')} | {_pm(s, 'mcc')} "
+                f"| {'—' if minutes is None else f'{minutes / 60:.1f}'} "
+                f"| {'; '.join(status) or 'ok'} |"
+            )
+        lines.append("")
+        lines += [f"- {s['row']}: {s['setting']}" for s in summaries if s["table"] == table]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_results(out: Path, summaries: list[dict], schedule: str, command: str) -> None:
+    """``OUT/results.csv`` and ``OUT/results.md``, atomically."""
+    atomic_write_text(Path(out) / "results.csv", results_csv(summaries))
+    atomic_write_text(Path(out) / "results.md", results_markdown(summaries, schedule, command))
+
+
+def plot_tables(out: Path, summaries: list[dict]) -> list[Path]:
+    """``OUT/<table>.png``: identity / supervised / contrastive bars per row with the spread
+    over seeds (held-out linear R^2 for the sphere table, MCC for the box table)."""
+    from tfclica.plots import plot_table_bars
+
+    metric = {"sphere": ("r2_heldout", "identity_r2", "supervised_r2", "held-out linear R²")}
+    metric["box"] = ("mcc", "identity_mcc", "supervised_mcc", "MCC (Pearson)")
+    written = []
+    for table in dict.fromkeys(s["table"] for s in summaries):
+        ours, identity, supervised, label = metric.get(table, metric["sphere"])
+        bars = [
+            {
+                "name": s["row"],
+                **{
+                    key: None
+                    if s[f"{column}_mean"] is None
+                    else (s[f"{column}_mean"], s[f"{column}_std"])
+                    for key, column in (
+                        ("identity", identity),
+                        ("supervised", supervised),
+                        ("contrastive", ours),
+                    )
+                },
+            }
+            for s in summaries
+            if s["table"] == table
+        ]
+        written.append(plot_table_bars(bars, Path(out) / f"{table}.png", label))
+    return written
