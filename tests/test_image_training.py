@@ -91,3 +91,21 @@ def test_per_factor_scores_find_the_factor_that_is_not_recovered():
     )
     with pytest.raises(ConfigError, match="3 factor names for 4"):
         per_factor_scores(z_fit, h_fit, z_test, h_test, names[:3])
+
+
+def test_fit_writes_per_factor_scores_with_the_factor_names(tmp_path):
+    import json
+
+    from tfclica.data.renderer import FACTOR_NAMES
+    from tfclica.training import TrainingRun
+
+    cfg = get_preset("3dident").config.replace(
+        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2
+    )
+    run_dir = rundir.prepare_run_dir(tmp_path / "run")
+    metrics = TrainingRun(cfg, run_dir).fit()
+    assert list(metrics["per_factor"]) == list(FACTOR_NAMES)
+    stored = json.loads((run_dir / "metrics.json").read_text())["per_factor"]
+    r2 = np.mean([s["r2_linear_heldout"] for s in stored.values()])
+    assert r2 == pytest.approx(metrics["r2_linear_heldout"], abs=1e-9)  # the same samples
+    assert (run_dir / "latents.png").stat().st_size > 0
