@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "export",
     "encode",
     "sample",
+    "render",
     "presets",
     "reproduce",
     "bench",

@@ -9,8 +9,11 @@ from typing import Any
 import click
 
 from tfclica.config import (  # TensorFlow-free: the vocabularies live there, once
+    ENCODER_NOTES,
+    IMAGE_SIZES,
     LR_SCHEDULE_NOTES,
     OBJECTIVE_NOTES,
+    OBSERVATION_NOTES,
     PRECISION_NOTES,
     STOP_AT_METRICS,
     STRATEGY_NOTES,
@@ -52,6 +55,13 @@ SETTING_FLAGS: tuple[tuple[str, Any, str], ...] = (
     ("--model-p", float, "exponent p of the lp loss"),
     ("--tau", float, "temperature"),
     ("--head", choice("head"), "encoder output normalisation"),
+    ("--observations", choice("observations"), notes_help("observations", OBSERVATION_NOTES)),
+    (
+        "--image-size",
+        int,
+        f"rendered images' height and width ({IMAGE_SIZES[0]}..{IMAGE_SIZES[1]})",
+    ),
+    ("--encoder", choice("encoder"), notes_help("the encoder f", ENCODER_NOTES)),
 )
 
 # How a run trains (flags of `tfclica train`), beyond --steps/--batch-size/--lr.

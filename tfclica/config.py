@@ -55,11 +55,25 @@ LR_SCHEDULE_NOTES = {
     "warmup-cosine": "linear warmup, then cosine decay to lr * lr_final_fraction",
     "warmup-linear": "linear warmup, then linear decay to lr * lr_final_fraction",
 }
+# Where observations come from (tfclica.factory), and the encoders that read them.
+OBSERVATION_NOTES = {
+    "mixing": "the invertible MLP g of the paper's synthetic experiments",
+    "render": "3DIdent-like images of 10 factors rendered in the step (box [-1, 1]^10)",
+}
+ENCODER_NOTES = {
+    "mlp": "the reference MLP (mixing)",
+    "cnn": "a small CNN (images, CPU default)",
+    "resnet18": "ResNet-18 (images, accelerators)",
+    "resnet50": "keras.applications ResNet-50 (images, accelerators, float32, >= 32x32)",
+}
 OBJECTIVES = tuple(OBJECTIVE_NOTES)
 STRATEGIES = tuple(STRATEGY_NOTES)
 PRECISIONS = tuple(PRECISION_NOTES)
 XLA_MODES = tuple(XLA_MODE_NOTES)
 LR_SCHEDULES = tuple(LR_SCHEDULE_NOTES)
+OBSERVATIONS = tuple(OBSERVATION_NOTES)
+ENCODERS = tuple(ENCODER_NOTES)
+IMAGE_ENCODERS = ENCODERS[1:]
 
 # Every config key with a fixed vocabulary, and its values (the CLI's click.Choice lists).
 VOCABULARIES: dict[str, tuple[str, ...]] = {
@@ -73,6 +87,8 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "precision": PRECISIONS,
     "xla": XLA_MODES,
     "lr_schedule": LR_SCHEDULES,
+    "observations": OBSERVATIONS,
+    "encoder": ENCODERS,
 }
 
 # `stop_at = "METRIC=VALUE"`: the metric names and the metrics.json key each one reads.
@@ -124,6 +140,11 @@ class ExperimentConfig:
     head: str = "sphere"
     encoder_widths: tuple[int, ...] | None = None
     objective: str = "unsupervised"
+    # Observations and encoder: the MLP mixing g and an MLP, or rendered 3DIdent-like images
+    # (image_size x image_size, 10 factors) and a convolutional encoder (OBSERVATIONS, ENCODERS).
+    observations: str = "mixing"
+    image_size: int = 64
+    encoder: str = "mlp"
     # Schedule.
     steps: int = 3000
     batch_size: int = 512
@@ -152,6 +173,7 @@ class ExperimentConfig:
         if self.encoder_widths is not None:
             object.__setattr__(self, "encoder_widths", tuple(self.encoder_widths))
         validate(self)
+        validate_observations(self)
 
     @property
     def hidden_widths(self) -> tuple[int, ...]:
@@ -348,3 +370,47 @@ def parse_toml(text: str, source: str = "config") -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: invalid TOML ({err})") from None
     return {key.replace("-", "_"): value for key, value in raw.items()}
+
+
+# ------------------------------------------------------------------------- images and encoders
+
+RENDER_FACTORS = 10  # the renderer's latent factors (tfclica.data.renderer.FACTOR_NAMES)
+IMAGE_SIZES = (16, 512)  # smallest and largest image_size
+
+
+def validate_observations(cfg: ExperimentConfig) -> None:
+    """Raise :class:`ConfigError` naming the first invalid combination of observations, encoder
+    and setting (the values themselves are checked by :func:`validate`)."""
+    low, high = IMAGE_SIZES
+    if not (isinstance(cfg.image_size, int) and low <= cfg.image_size <= high):
+        raise ConfigError(f"image_size must be an integer in {low}..{high}, got {cfg.image_size!r}")
+    if cfg.observations == "mixing":
+        if cfg.encoder != "mlp":
+            raise ConfigError(
+                f"encoder={cfg.encoder!r} needs image observations (observations='render'); "
+                "the mixing's observations are vectors: use encoder='mlp'"
+            )
+        return
+    if cfg.encoder == "mlp":
+        raise ConfigError(
+            f"observations={cfg.observations!r} are images: encoder must be one of "
+            f"{', '.join(IMAGE_ENCODERS)}, got 'mlp'"
+        )
+    if cfg.dim != RENDER_FACTORS:
+        raise ConfigError(
+            f"observations='render' draws {RENDER_FACTORS} factors: dim must be "
+            f"{RENDER_FACTORS}, got {cfg.dim}"
+        )
+    if cfg.space != "box" or cfg.box_low < -1.0 or cfg.box_high > 1.0:
+        raise ConfigError(
+            "observations='render' takes factors in [-1, 1]: space must be 'box' with "
+            f"-1 <= box_low < box_high <= 1, got space={cfg.space!r}, "
+            f"box_low={cfg.box_low}, box_high={cfg.box_high}"
+        )
+    if cfg.encoder == "resnet50" and cfg.precision != "float32":
+        raise ConfigError(
+            f"encoder='resnet50' is float32 only (keras.applications), got "
+            f"precision={cfg.precision!r}"
+        )
+    if cfg.encoder == "resnet50" and cfg.image_size < 32:
+        raise ConfigError(f"encoder='resnet50' needs image_size >= 32, got {cfg.image_size}")

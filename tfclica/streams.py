@@ -22,6 +22,7 @@ class Stream(enum.IntEnum):
     EXPORT_EVAL = 3  # `tfclica evaluate --model` on an export
     PARITY = 4  # the export's parity check samples
     REFERENCE_IO = 5  # the export's reference_io.npz
+    RENDER = 6  # `tfclica render`: the latents of a rendered image folder
 
 
 def seed_of(seed: int, stream: Stream) -> tuple[int, int]:

@@ -12,7 +12,10 @@ from tfclica.errors import ConfigError
 
 # kind -> "module:Class"; imported only when a saved source of that kind is loaded, so that
 # registering a source costs nothing (and needs no TensorFlow).
-_KINDS: dict[str, str] = {"invertible-leaky-relu-mlp": "tfclica.mixing:Mixing"}
+_KINDS: dict[str, str] = {
+    "invertible-leaky-relu-mlp": "tfclica.mixing:Mixing",
+    "render-3dident": "tfclica.data.source:RenderedImages",
+}
 
 
 class ObservationSource(abc.ABC):

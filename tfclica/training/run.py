@@ -17,7 +17,6 @@ import tensorflow as tf
 
 from tfclica.checkpoints import restore_newest_readable
 from tfclica.config import STOP_AT_METRICS, ExperimentConfig
-from tfclica.encoders import build_mlp_encoder
 from tfclica.errors import ConfigError
 from tfclica.evaluation import (
     check_evaluable,
@@ -26,8 +25,14 @@ from tfclica.evaluation import (
     sample_observations,
     training_scores,
 )
+from tfclica.factor_scores import evaluate_per_factor
+from tfclica.factory import (
+    build_encoder,
+    build_observation_source,
+    check_observation_source,
+    train_xla_mode,
+)
 from tfclica.latents import build_pair_sampler, seeds
-from tfclica.mixing import build_mixing
 from tfclica.optim import build_optimizer
 from tfclica.rundir import ENCODER_FILE, RunDirectory
 from tfclica.strategy import is_tpu, resolve_strategy
@@ -90,15 +95,7 @@ class TrainingRun:
         self.source = self._observation_source()
         self.sampler = build_pair_sampler(cfg)
         with self.strategy.scope():
-            self.encoder = build_mlp_encoder(
-                cfg.dim,
-                cfg.dim,
-                cfg.hidden_widths,
-                cfg.head,
-                radius=cfg.radius,
-                seed=cfg.seed,
-                dtype=None if cfg.precision == "float32" else cfg.precision,
-            )
+            self.encoder = build_encoder(cfg, self.source.observation_shape)
             self.optimizer = build_optimizer(cfg)
             self.optimizer.build(self.encoder.trainable_variables)
             self.state = TrainState(cfg.seed, shards)
@@ -125,7 +122,7 @@ class TrainingRun:
             self.strategy,
             self.state,
             cfg.batch_size,
-            xla=cfg.xla,
+            xla=train_xla_mode(cfg),
             steps_per_call=cfg.steps_per_call,
         )
         self.encode = chunked_encoder(
@@ -133,21 +130,16 @@ class TrainingRun:
         )
 
     def _observation_source(self):
-        """The run's frozen g: loaded from the run directory, else built and saved."""
+        """The run's frozen g (the mixing or the renderer): loaded from the run directory, else
+        built and saved."""
         cfg = self.cfg
         if self.run_dir.has_observations():
             source = self.run_dir.load_observations()
-            layers = len(getattr(source, "weights", ()))
-            if source.latent_dim != cfg.dim or layers != cfg.mixing_layers:
-                raise ConfigError(
-                    f"{self.run_dir.path}: its mixing g has dim={source.latent_dim} and "
-                    f"{layers} layers, the config says dim={cfg.dim} and "
-                    f"mixing_layers={cfg.mixing_layers}"
-                )
+            check_observation_source(cfg, source, self.run_dir.path)
             return source
         # Config first: a directory with a config is never mistaken for an empty one.
         self.run_dir.save_config(cfg)
-        source = build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed)
+        source = build_observation_source(cfg)
         self.run_dir.save_observations(source)
         return source
 
@@ -192,7 +184,14 @@ class TrainingRun:
     def scores(self) -> dict:
         """Final identifiability scores on fresh samples (the metrics.json score fields)."""
         seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
-        return evaluate_encoder(self.encode, self.sampler, self.source, self.cfg.eval_samples, seed)
+        n = self.cfg.eval_samples
+        scores = evaluate_encoder(self.encode, self.sampler, self.source, n, seed)
+        names = getattr(self.source, "factor_names", None)
+        if names:  # named factors (images): each one's scores, on the same samples
+            scores["per_factor"] = evaluate_per_factor(
+                self.encode, self.sampler, self.source, n, seed, names
+            )
+        return scores
 
     def fit(self) -> dict:
         """Run the remaining steps, save the encoder, evaluate, and write metrics.json.
@@ -247,7 +246,8 @@ class TrainingRun:
         seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
         z, x = sample_observations(self.sampler, self.source, self.cfg.eval_samples, seed)
         alignment = "linear" if self.cfg.space == "sphere" else "permutation"
-        plot_latents(z, self.encode(x), self.run_dir.path / LATENTS_PICTURE, alignment)
+        names = getattr(self.source, "factor_names", None)  # images: the factors' names
+        plot_latents(z, self.encode(x), self.run_dir.path / LATENTS_PICTURE, alignment, names)
         if history:
             plot_training_curves(history, self.run_dir.path / TRAINING_PICTURE)
 

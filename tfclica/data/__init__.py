@@ -1,0 +1,13 @@
+"""Images: the 3DIdent-like renderer and the 3DIdent folder layout.
+
+- ``renderer``: :func:`~tfclica.data.renderer.render` (factors -> images, TensorFlow, XLA) and
+  ``FACTOR_NAMES``.
+- ``source``: :class:`~tfclica.data.source.RenderedImages`, the renderer as an observation source
+  (pairs rendered inside the train step).
+- ``layout``: the published dataset's folder layout (``images/<index>.png``,
+  ``raw_latents.npy``): writing a rendered set, reading one.
+- ``loader``: positive pairs from such a folder by exact nearest neighbours, as a ``tf.data``
+  pipeline.
+
+Importing this package imports nothing; the modules import TensorFlow where they need it.
+"""

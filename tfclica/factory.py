@@ -1,0 +1,76 @@
+"""The observation source and the encoder a config describes (the one place that maps the
+config's ``observations`` and ``encoder`` keys to classes), and the step's XLA mode for them."""
+
+from __future__ import annotations
+
+from tfclica.config import ExperimentConfig
+from tfclica.errors import ConfigError
+from tfclica.observations import ObservationSource
+
+
+def build_observation_source(cfg: ExperimentConfig) -> ObservationSource:
+    """A new source for ``cfg``: the MLP mixing g drawn from ``cfg.seed``, or the renderer."""
+    if cfg.observations == "render":
+        from tfclica.data.source import RenderedImages
+
+        return RenderedImages(cfg.image_size)
+    from tfclica.mixing import build_mixing
+
+    return build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed)
+
+
+def check_observation_source(cfg: ExperimentConfig, source: ObservationSource, where) -> None:
+    """Raise :class:`ConfigError` if a saved ``source`` (from the run directory ``where``) is
+    not the one ``cfg`` describes."""
+    if cfg.observations == "render":
+        shape = (cfg.image_size, cfg.image_size, 3)
+        if source.kind != "render-3dident" or tuple(source.observation_shape) != shape:
+            raise ConfigError(
+                f"{where}: its observations are {source.kind} of shape "
+                f"{tuple(source.observation_shape)}; the config says rendered images of shape "
+                f"{shape}"
+            )
+        return
+    layers = len(getattr(source, "weights", ()))
+    if source.latent_dim != cfg.dim or layers != cfg.mixing_layers:
+        raise ConfigError(
+            f"{where}: its mixing g has dim={source.latent_dim} and {layers} layers, the config "
+            f"says dim={cfg.dim} and mixing_layers={cfg.mixing_layers}"
+        )
+
+
+def train_xla_mode(cfg: ExperimentConfig) -> str:
+    """The train step's ``xla`` setting for ``cfg``: ``cfg.xla``, except that ``auto`` with a
+    convolutional encoder and no GPU/TPU compiles only the sampling (and the renderer, always
+    one XLA program): XLA:CPU's convolution gradients are slow (measured: the CNN's whole step
+    at batch 256, 32x32, about 30x slower than with oneDNN's kernels)."""
+    if cfg.xla != "auto" or cfg.encoder == "mlp":
+        return cfg.xla
+    import tensorflow as tf
+
+    accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
+    return "auto" if accelerators else "sampling"
+
+
+def build_encoder(cfg: ExperimentConfig, observation_shape: tuple[int, ...]):
+    """The Keras encoder of ``cfg`` for observations of ``observation_shape``: the reference MLP
+    (``encoder="mlp"``) or a convolutional encoder (:mod:`tfclica.conv_encoders`)."""
+    dtype = None if cfg.precision == "float32" else cfg.precision
+    if cfg.encoder == "mlp":
+        from tfclica.encoders import build_mlp_encoder
+
+        return build_mlp_encoder(
+            int(observation_shape[0]),
+            cfg.dim,
+            cfg.hidden_widths,
+            cfg.head,
+            radius=cfg.radius,
+            seed=cfg.seed,
+            dtype=dtype,
+        )
+    from tfclica.conv_encoders import CONV_ENCODERS
+
+    build = CONV_ENCODERS[cfg.encoder]
+    return build(
+        tuple(observation_shape), cfg.dim, cfg.head, radius=cfg.radius, seed=cfg.seed, dtype=dtype
+    )
