@@ -117,8 +117,6 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
             given += ["--data-shards"] * bool(data_shards)
             allowed = ", ".join(f"--{k.replace('_', '-')}" for k in sorted(RESUME_MAY_CHANGE))
             raise ConfigError(
-                f"--resume continues {out} as configured; only --steps, --eval-every, "
-                f"--checkpoint-every, --steps-per-call and --strategy may change "
                 f"--resume continues {out} as configured; only {allowed} may change "
                 f"(got {', '.join(given)})"
             )

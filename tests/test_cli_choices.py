@@ -54,7 +54,9 @@ def test_schedule_flags_reach_the_config_and_bad_values_exit_2(tmp_path, capsys)
 
 
 def test_resume_may_change_stop_at_but_not_how_the_run_trains(tmp_path, capsys):
-    assert {"steps", "eval_every", "checkpoint_every", "strategy", "stop_at"} == RESUME_MAY_CHANGE
+    assert {
+        "steps", "eval_every", "checkpoint_every", "strategy", "stop_at", "steps_per_call"
+    } == RESUME_MAY_CHANGE  # fmt: skip
     out = tmp_path / "run"
     tiny = ["--dim", "3", "--steps", "2", "--batch-size", "32", "--eval-every", "2"]
     schedule = ["--lr-schedule", "warmup-cosine", "--warmup-steps", "1", "--clip-norm", "5"]
