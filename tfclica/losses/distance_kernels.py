@@ -63,19 +63,29 @@ def _power_slope(diff, p: float):
 
 
 @tf.function(jit_compile=True)
-def _block_exp(anchors, negatives, column, p: float, tau: float):
-    """``exp(-d/tau - shift)`` of one block ``[rows, m]`` and its per-row shift ``[rows]``."""
-    distances = tf.reduce_sum(_power(anchors[:, None, :] - negatives[None, :, :], p), axis=-1)
+def _block_exp(anchors, negatives_t, column, p: float, tau: float):
+    """``exp(-d/tau - shift)`` of one block ``[rows, m]`` and its per-row shift ``[rows]``;
+    ``negatives_t`` is ``[n, m]``."""
+    distances = tf.add_n([_power(d, p) for d in _coordinate_differences(anchors, negatives_t)])
     return _row_shifted_exp(-distances / tau, column)
 
 
 @tf.function(jit_compile=True)
-def _block_grads(anchors, negatives, exp_logits, weight, p: float, tau: float):
-    """``(d anchors, d negatives)`` of ``sum_ij weight_i exp_logits_ij`` through the logits
-    ``-d_ij/tau`` of one block: ``-/+ sum W_ij slope(a_i - m_j) / tau`` over j / over i."""
-    weighted = (exp_logits * weight[:, None])[:, :, None] / tau
-    slopes = weighted * _power_slope(anchors[:, None, :] - negatives[None, :, :], p)
-    return -tf.reduce_sum(slopes, axis=1), tf.reduce_sum(slopes, axis=0)
+def _block_grads(anchors, negatives_t, exp_logits, weight, p: float, tau: float):
+    """``(d anchors [rows, n], d negatives [m, n])`` of ``sum_ij weight_i exp_logits_ij``
+    through the logits ``-d_ij/tau`` of one block: ``-/+ sum W_ij slope(a_i - m_j) / tau``
+    over j / over i."""
+    weighted = exp_logits * (weight / tau)[:, None]
+    slopes = [weighted * _power_slope(d, p) for d in _coordinate_differences(anchors, negatives_t)]
+    d_anchors = tf.stack([-tf.reduce_sum(s, axis=1) for s in slopes], axis=1)
+    return d_anchors, tf.stack([tf.reduce_sum(s, axis=0) for s in slopes], axis=1)
+
+
+def _coordinate_differences(anchors, negatives_t):
+    """``a_ik - m_jk`` as one ``[rows, m]`` matrix per coordinate k: XLA fuses the n of them
+    into one loop along m (vectorised), where ``[rows, m, n]`` reduced over its short last
+    axis measured 1.3-2x the CPU time."""
+    return [anchors[:, k : k + 1] - negatives_t[k][None, :] for k in range(anchors.shape[1])]
 
 
 def _general_kernel(p: float, tau: float, rows: int):
@@ -86,7 +96,8 @@ def _general_kernel(p: float, tau: float, rows: int):
         batch = anchors.shape[0]
         # An unknown batch size (no static shape) is one block.
         bounds = [(i, i + s) for i, s in row_blocks(batch, rows)] if batch else [(0, None)]
-        parts = [_block_exp(anchors[i:j], negatives, column[i:j], p, tau) for i, j in bounds]
+        negatives_t = tf.transpose(negatives)  # [n, m]: rows of m contiguous per coordinate
+        parts = [_block_exp(anchors[i:j], negatives_t, column[i:j], p, tau) for i, j in bounds]
         exps = [e for e, _ in parts]
         shift = tf.concat([s for _, s in parts], 0)
         exp_column = tf.exp(column - shift)
@@ -95,7 +106,7 @@ def _general_kernel(p: float, tau: float, rows: int):
         def grad(upstream):
             weight = upstream / total
             grads = [
-                _block_grads(anchors[i:j], negatives, e, weight[i:j], p, tau)
+                _block_grads(anchors[i:j], negatives_t, e, weight[i:j], p, tau)
                 for (i, j), e in zip(bounds, exps)
             ]
             d_anchors = tf.concat([d for d, _ in grads], 0)
