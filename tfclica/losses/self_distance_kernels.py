@@ -86,11 +86,11 @@ def _self_kernel(p: float, tau: float, rows: int):
     def kernel(anchors, column):
         batch, n = anchors.shape
         blocks = [(i, i + s) for i, s in row_blocks(batch, rows)]
-        anchors_t = tf.transpose(anchors)  # [n, batch]: one contiguous row per coordinate
         if p == 2.0:
             centred = anchors - tf.reduce_mean(anchors, axis=0)
             sims, row_sums, rounded_sums = _l2_similarities(centred, tau, blocks)
         else:
+            anchors_t = tf.transpose(anchors)  # [n, batch]: one contiguous row per coordinate
             parts = [_block_similarities(anchors[i:j], anchors_t, p, tau) for i, j in blocks]
             sims = [s for s, _ in parts]
             row_sums = tf.concat([r for _, r in parts], 0)
