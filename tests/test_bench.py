@@ -60,13 +60,14 @@ def test_bench_reports_consistent_fields():
 
 @pytest.mark.parametrize("batch", [300, 1000])
 def test_step_gemms_count_the_lp_kernels_products(batch):
-    # p = 2 runs the similarity kernel on [a, 1] . [m, |m|^2] (width n + 1): three products of
-    # 2 B^2 (n + 1) FLOPs per block row set; p = 1 (and p = 3) only element-wise work.
+    # p = 2 runs the symmetric kernel: logits from [2a, -|a|^2, -1] . [a, 1, |a|^2] (width
+    # n + 2) and one gradient product of 2n + 1 columns per block, 2 B^2 (3n + 3) FLOPs in all;
+    # p = 1 (and p = 3) only element-wise work.
     l2 = get_preset("box-normal").config.replace(batch_size=batch)
     loss = [g for g in step_gemms(l2) if "block" in g.label]
     assert sum(g.flops for g in loss) == 6 * batch * batch * (l2.dim + 1)
-    forward = [g for g in loss if g.label.startswith("similarity")]
-    assert sum(g.count * g.m for g in forward) == batch and len(loss) == 3 * len(forward)
+    forward = [g for g in loss if g.label.startswith("distance")]
+    assert sum(g.count * g.m for g in forward) == batch and len(loss) == 2 * len(forward)
     for preset in ("box-laplace", "box-gennorm3"):
         cfg = get_preset(preset).config.replace(batch_size=batch)
         assert not [g for g in step_gemms(cfg) if "block" in g.label]

@@ -27,17 +27,30 @@ def _values_and_grads(fn, tensors, weights):
     return value.numpy(), [g.numpy() for g in tape.gradient(value, tensors)]
 
 
+NEGATIVES = {
+    "self": "the anchors tensor itself: the symmetric kernels",
+    "copy": "an equal, other tensor (as gathered under replicas): the general kernels",
+    "other": "17 other points: the general kernels",
+}
+
+
 @pytest.mark.parametrize("p", P_VALUES)
-@pytest.mark.parametrize("own_negatives", [True, False], ids=["self", "other"])
+@pytest.mark.parametrize("negatives_kind", list(NEGATIVES))
 @pytest.mark.parametrize("with_column", [True, False], ids=["column", "no-column"])
-def test_lp_logsumexp_equals_autodiff_of_the_plain_formula(p, own_negatives, with_column):
-    # float64, 23 anchors in blocks of 5 (a partial last block). Negatives either the anchors
-    # themselves (distance 0 to self: the p < 1 guard and the p = 1 kink at 0) or 17 others.
-    # Both sides are the same function in float64: they differ by rounding (~1e-15 relative),
-    # so 1e-9 leaves room for the p = 2 expansion's |a|^2 cancellation and nothing else.
-    rng = np.random.default_rng(int(10 * p) + 2 * own_negatives + with_column)
+def test_lp_logsumexp_equals_autodiff_of_the_plain_formula(p, negatives_kind, with_column):
+    # float64, 23 anchors in blocks of 5 (a partial last block). With the anchors among the
+    # negatives each row has a zero distance (the p < 1 guard and the p = 1 kink at 0). The
+    # column (the positive's logit) reaches +-9, above the self term's 0, so the shift is
+    # exercised both ways. Both sides are the same function in float64 and differ by rounding
+    # (~1e-15 relative): 1e-9 leaves room for the p = 2 expansion's |a|^2 cancellation only.
+    own_negatives = negatives_kind == "self"
+    rng = np.random.default_rng(int(10 * p) + 2 * len(negatives_kind) + with_column)
     anchors = tf.constant(rng.normal(size=(23, 4)))
-    negatives = anchors if own_negatives else tf.constant(rng.normal(size=(17, 4)))
+    negatives = {
+        "self": anchors,
+        "copy": tf.identity(anchors),
+        "other": tf.constant(rng.normal(size=(17, 4))),
+    }[negatives_kind]
     column = tf.constant(rng.normal(scale=3.0, size=23)) if with_column else None
     weights = tf.constant(rng.normal(size=23))
     tau = 0.7
@@ -118,3 +131,56 @@ def test_unknown_batch_size_is_one_block():
     )
     want = _plain(tf.constant(a), tf.constant(a), 1.0, 1.0, None).numpy()
     np.testing.assert_allclose(fn(a).numpy(), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0])
+@pytest.mark.parametrize("negatives_kind", ["self", "copy"])
+def test_far_apart_anchors_and_large_columns_stay_finite(p, negatives_kind):
+    # float32, anchors ~100 apart at tau 0.1: every off-diagonal exp(-d/tau) underflows to 0, and
+    # positive logits of +-500 would overflow exp without the shift. The plain
+    # reduce_logsumexp shifts by each row's maximum and is exact here (float32 rounding).
+    rng = np.random.default_rng(8)
+    tau = 0.1
+    anchors = tf.constant(100.0 * rng.normal(size=(11, 3)), tf.float32)
+    negatives = tf.identity(anchors)
+    column = tf.constant(500.0 * np.sign(rng.normal(size=11)), tf.float32)
+    weights = tf.constant(rng.normal(size=11), tf.float32)
+
+    def kernel(a, c):
+        return lp_logsumexp(a, a if negatives_kind == "self" else negatives, p, tau, c, rows=4)
+
+    def plain(a, c):
+        return _plain(a, a if negatives_kind == "self" else negatives, p, tau, c)
+
+    got, got_grads = _values_and_grads(kernel, [anchors, column], weights)
+    want, want_grads = _values_and_grads(plain, [anchors, column], weights)
+    assert np.isfinite(got) and all(np.all(np.isfinite(g)) for g in got_grads)
+    # Values: exact but for the p = 2 expansion on gathered negatives, whose self term (the row
+    # maximum) rounds at 8 eps |a - mean|^2 / tau per logit (the symmetric kernel sets it to 0).
+    a = anchors.numpy()
+    expansion = 8 * np.finfo(np.float32).eps * np.square(a - a.mean(0)).sum(1).max() / tau
+    atol = expansion * np.abs(weights.numpy()).sum() if (p, negatives_kind) == (2.0, "copy") else 0
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=atol)
+    # Gradients against the largest slope of a logit, p |a_i - a_j|^(p-1) / tau: float32 sums.
+    slope = p * np.abs(a[:, None] - a[None]).max() ** (p - 1) / tau
+    np.testing.assert_allclose(got_grads[0], want_grads[0], atol=1e-5 * slope)
+    np.testing.assert_allclose(got_grads[1], want_grads[1], rtol=1e-5, atol=1e-6)
+
+
+def test_the_symmetric_kernel_runs_exactly_with_the_anchors_as_negatives(monkeypatch):
+    # The fast path is the point for one replica: check which kernel runs, not only values.
+    from tfclica.losses import distance_kernels
+
+    calls = []
+    real = distance_kernels.self_lp_logsumexp
+    monkeypatch.setattr(
+        distance_kernels, "self_lp_logsumexp", lambda *args: calls.append(1) or real(*args)
+    )
+    a = tf.constant(np.random.default_rng(9).normal(size=(7, 3)), tf.float32)
+    for p in (1.0, 2.0):
+        lp_infonce(a, a + 0.1, 0.5, p)
+        align_uniform(a, a + 0.1, 0.5, p)
+    assert len(calls) == 4
+    lp_infonce(a, a + 0.1, 0.5, 1.0, negatives=tf.identity(a))  # gathered: the general path
+    align_uniform(a, a + 0.1, 0.5, 2.0, negatives=tf.identity(a))
+    assert len(calls) == 4

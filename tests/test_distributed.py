@@ -41,8 +41,9 @@ def _child() -> None:
     from tfclica.strategy import resolve_strategy
     from tfclica.training import TrainingRun
 
-    # Blocks of 3 anchors: each replica's 8 anchors span blocks 3 + 3 + 2 against the 16
-    # gathered negatives, so the blocked Lp kernels and their offsets are what is compared.
+    # Blocks of 3 anchors. One device runs the symmetric Lp kernels (its own anchors as
+    # negatives, 16 = 5 x 3 + 1); each replica runs the general ones, its 8 anchors in blocks
+    # 3 + 3 + 2 against the 16 gathered negatives: both kernels and the offsets are compared.
     distance_kernels.DISTANCE_ROWS = distance_kernels.L2_ROWS = 3
     out = {}
     strategy = resolve_strategy("mirrored")  # the TrainingRun's too: one per process

@@ -71,7 +71,7 @@ def step_gemms(cfg: ExperimentConfig, similarity_rows: int = SIMILARITY_ROWS) ->
             gemms.append(Gemm(f"layer {i} dx", 1, rows, fan_out, fan_in, False, True, dtype))
     if cfg.loss in ("lp", "align-uniform"):
         block_rows = lp_block_rows(cfg.model_p)
-        products = partial(lp_block_products, m=batch, n=n, p=cfg.model_p)
+        products = partial(lp_block_products, batch=batch, n=n, p=cfg.model_p)
     else:
         block_rows = similarity_rows
         products = partial(self_similarity_block_products, batch=batch, n=n)

@@ -1,28 +1,31 @@
 """Row-blocked logsumexp kernels of the Lp-distance losses, with custom gradients.
 
-Both compute, for anchors ``a_i`` and negatives ``m_j``, the row-wise
+:func:`lp_logsumexp` computes, for anchors ``a_i`` and negatives ``m_j``, the row-wise
 ``logsumexp({-d(a_i, m_j)/tau}_j U {column_i})`` with ``d(u, v) = sum_k |u_k - v_k|^p`` (see
 :func:`tfclica.losses.distance.lp_distance`), without the ``[batch, m, n]`` tensor that
-broadcasting builds (1.5 GB per temporary at batch 6144, n = 10):
+broadcasting builds (1.5 GB per temporary at batch 6144, n = 10). It runs
 
-- ``p = 2``: the matmul expansion ``d = |a|^2 + |m|^2 - 2 a.m`` on the fused similarity kernel
-  (:func:`~tfclica.losses.similarity_kernels.blocked_similarity_logsumexp`);
-- any other ``p > 0``: blocks of :data:`DISTANCE_ROWS` anchors, whose forward and explicit
-  gradient each run as one XLA program, so the block's ``[rows, m, n]`` differences are fused
-  into their reductions instead of being written op by op.
+- with the anchors as their own negatives (one replica), the symmetric kernels of
+  :mod:`tfclica.losses.self_distance_kernels`;
+- with other negatives (the gathered global batch under several replicas), for ``p = 2`` the
+  matmul expansion ``d = |a|^2 + |m|^2 - 2 a.m`` on the fused similarity kernel
+  (:func:`~tfclica.losses.similarity_kernels.blocked_similarity_logsumexp`), and for any other
+  ``p > 0`` blocks of :data:`DISTANCE_ROWS` anchors whose forward and explicit gradient each run
+  as one XLA program, so a block's differences are fused into their reductions instead of being
+  written op by op.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from tfclica.losses.distance import EPS
+from tfclica.losses.distance import coordinate_differences, power, power_slope
+from tfclica.losses.self_distance_kernels import self_lp_block_products, self_lp_logsumexp
 from tfclica.losses.similarity_kernels import (
     SIMILARITY_ROWS,
     _row_shifted_exp,
     blocked_similarity_logsumexp,
     row_blocks,
-    similarity_block_products,
 )
 
 # Anchors per block of the general-p kernel, read at call time (tests shrink it). The loss's CPU
@@ -33,49 +36,23 @@ DISTANCE_ROWS = 256
 L2_ROWS = SIMILARITY_ROWS
 
 
-def _power(diff, p: float):
-    """``|diff|^p``, with the quadratic guard of ``lp_distance`` on ``|diff| < EPS`` for p < 1."""
-    magnitude = tf.abs(diff)
-    if p == 1.0:
-        return magnitude
-    if p == 3.0:  # a product instead of pow's exp(p log|x|)
-        return magnitude * diff * diff
-    if p >= 1.0:
-        return tf.pow(magnitude, p)
-    small = magnitude < EPS
-    safe = tf.where(small, tf.ones_like(diff), magnitude)  # no inf in the unused branch
-    return tf.where(small, EPS**p * tf.square(diff / EPS), tf.pow(safe, p))
-
-
-def _power_slope(diff, p: float):
-    """``d |diff|^p / d diff``: ``p sign(diff) |diff|^(p-1)`` (0 at 0 for p >= 1), and the
-    guard's slope ``2 EPS^(p-2) diff`` on ``|diff| < EPS`` for p < 1."""
-    if p == 1.0:
-        return tf.sign(diff)
-    if p == 3.0:
-        return 3.0 * diff * tf.abs(diff)
-    if p >= 1.0:
-        return p * tf.sign(diff) * tf.pow(tf.abs(diff), p - 1.0)
-    magnitude = tf.abs(diff)
-    small = magnitude < EPS
-    safe = tf.where(small, tf.ones_like(diff), magnitude)
-    return tf.where(small, 2.0 * EPS ** (p - 2.0) * diff, p * tf.sign(diff) * tf.pow(safe, p - 1))
-
-
 @tf.function(jit_compile=True)
-def _block_exp(anchors, negatives, column, p: float, tau: float):
-    """``exp(-d/tau - shift)`` of one block ``[rows, m]`` and its per-row shift ``[rows]``."""
-    distances = tf.reduce_sum(_power(anchors[:, None, :] - negatives[None, :, :], p), axis=-1)
+def _block_exp(anchors, negatives_t, column, p: float, tau: float):
+    """``exp(-d/tau - shift)`` of one block ``[rows, m]`` and its per-row shift ``[rows]``;
+    ``negatives_t`` is ``[n, m]``."""
+    distances = tf.add_n([power(d, p) for d in coordinate_differences(anchors, negatives_t)])
     return _row_shifted_exp(-distances / tau, column)
 
 
 @tf.function(jit_compile=True)
-def _block_grads(anchors, negatives, exp_logits, weight, p: float, tau: float):
-    """``(d anchors, d negatives)`` of ``sum_ij weight_i exp_logits_ij`` through the logits
-    ``-d_ij/tau`` of one block: ``-/+ sum W_ij slope(a_i - m_j) / tau`` over j / over i."""
-    weighted = (exp_logits * weight[:, None])[:, :, None] / tau
-    slopes = weighted * _power_slope(anchors[:, None, :] - negatives[None, :, :], p)
-    return -tf.reduce_sum(slopes, axis=1), tf.reduce_sum(slopes, axis=0)
+def _block_grads(anchors, negatives_t, exp_logits, weight, p: float, tau: float):
+    """``(d anchors [rows, n], d negatives [m, n])`` of ``sum_ij weight_i exp_logits_ij``
+    through the logits ``-d_ij/tau`` of one block: ``-/+ sum W_ij slope(a_i - m_j) / tau``
+    over j / over i."""
+    weighted = exp_logits * (weight / tau)[:, None]
+    slopes = [weighted * power_slope(d, p) for d in coordinate_differences(anchors, negatives_t)]
+    d_anchors = tf.stack([-tf.reduce_sum(s, axis=1) for s in slopes], axis=1)
+    return d_anchors, tf.stack([tf.reduce_sum(s, axis=0) for s in slopes], axis=1)
 
 
 def _general_kernel(p: float, tau: float, rows: int):
@@ -86,7 +63,8 @@ def _general_kernel(p: float, tau: float, rows: int):
         batch = anchors.shape[0]
         # An unknown batch size (no static shape) is one block.
         bounds = [(i, i + s) for i, s in row_blocks(batch, rows)] if batch else [(0, None)]
-        parts = [_block_exp(anchors[i:j], negatives, column[i:j], p, tau) for i, j in bounds]
+        negatives_t = tf.transpose(negatives)  # [n, m]: rows of m contiguous per coordinate
+        parts = [_block_exp(anchors[i:j], negatives_t, column[i:j], p, tau) for i, j in bounds]
         exps = [e for e, _ in parts]
         shift = tf.concat([s for _, s in parts], 0)
         exp_column = tf.exp(column - shift)
@@ -95,7 +73,7 @@ def _general_kernel(p: float, tau: float, rows: int):
         def grad(upstream):
             weight = upstream / total
             grads = [
-                _block_grads(anchors[i:j], negatives, e, weight[i:j], p, tau)
+                _block_grads(anchors[i:j], negatives_t, e, weight[i:j], p, tau)
                 for (i, j), e in zip(bounds, exps)
             ]
             d_anchors = tf.concat([d for d, _ in grads], 0)
@@ -110,37 +88,45 @@ def lp_logsumexp(anchors, negatives, p: float, tau: float, column=None, rows: in
     """Row-wise ``logsumexp`` of ``[-d(a_i, m_j)/tau for j] + [column_i]``, row-blocked.
 
     Same values and gradients as the plain formula (within float rounding; for ``p = 2`` the
-    expansion ``|a|^2 + |m|^2 - 2 a.m`` rounds at ``eps * |a|^2 / tau``). Besides the
+    expansion ``|a|^2 + |m|^2 - 2 a.m``, on points centred on their mean, rounds at
+    ``eps |a - mean|^2 / tau`` per logit). Besides the
     ``[batch, m]`` exponentials kept for the backward pass (as the similarity kernels keep
-    theirs), memory is one block: for ``p != 2`` the ``[rows, m, n]`` differences, held by one
+    theirs), memory is one block: for ``p != 2`` its ``[rows, m, n]`` differences, held by one
     block's XLA program at a time. Each row is shifted by its own maximum, so far-away negatives
     cannot underflow.
 
     Args:
         anchors: ``[batch, n]``.
-        negatives: ``[m, n]`` (may be ``anchors`` itself).
+        negatives: ``[m, n]``; ``None`` or ``anchors`` itself (the same tensor, static shape)
+            takes the faster symmetric kernel of :mod:`tfclica.losses.self_distance_kernels`.
         p: exponent of the distance, any real ``p > 0``.
         tau: temperature.
         column: ``[batch]``, one more logit per row (the positive); ``None`` for none.
-        rows: anchors per block (default: :data:`L2_ROWS` for ``p = 2``, else
-            :data:`DISTANCE_ROWS`).
+        rows: anchors per block (default :func:`lp_block_rows`).
 
     Returns:
         ``[batch]``.
     """
+    own_negatives = negatives is None or negatives is anchors
     anchors = tf.convert_to_tensor(anchors)
-    negatives = tf.convert_to_tensor(negatives)
-    p, tau = float(p), float(tau)
+    negatives = anchors if own_negatives else tf.convert_to_tensor(negatives)
+    p, tau, rows = float(p), float(tau), rows or lp_block_rows(p)
     if column is None:  # exp(-inf) = 0: the extra column adds nothing, its gradient is 0
         column = tf.fill(tf.shape(anchors)[:1], tf.constant(-float("inf"), anchors.dtype))
+    if own_negatives and anchors.shape.is_fully_defined():
+        return self_lp_logsumexp(anchors, column, p, tau, rows)
     if p == 2.0:
-        return _l2_logsumexp(anchors, negatives, column, tau, rows or L2_ROWS)
-    return _general_kernel(p, tau, rows or DISTANCE_ROWS)(anchors, negatives, column)
+        return _l2_logsumexp(anchors, negatives, column, tau, rows)
+    return _general_kernel(p, tau, rows)(anchors, negatives, column)
 
 
 def _l2_logsumexp(anchors, negatives, column, tau: float, rows: int):
     """``p = 2`` through the similarity kernel: ``-d_ij/tau = (2 a_i.m_j - |m_j|^2)/tau -
-    |a_i|^2/tau``; the last term is constant along the row, so it leaves the logsumexp."""
+    |a_i|^2/tau``; the last term is constant along the row, so it leaves the logsumexp. Both
+    sides are centred on the negatives' mean first (distances do not change), so the expansion
+    rounds at ``eps |a - mean|^2 / tau`` per logit."""
+    centre = tf.stop_gradient(tf.reduce_mean(negatives, axis=0))
+    anchors, negatives = anchors - centre, negatives - centre
     own = tf.reduce_sum(tf.square(anchors), axis=-1) / tau
     scaled = tf.concat([anchors * (2.0 / tau), -tf.ones_like(anchors[:, :1]) / tau], 1)
     extended = tf.concat([negatives, tf.reduce_sum(tf.square(negatives), -1, keepdims=True)], 1)
@@ -152,13 +138,13 @@ def lp_block_rows(p: float) -> int:
     return L2_ROWS if float(p) == 2.0 else DISTANCE_ROWS
 
 
-def lp_block_products(rows: int, m: int, n: int, p: float) -> list[tuple]:
-    """The matmuls :func:`lp_logsumexp` runs on one block of ``rows`` anchors against ``m``
-    negatives of width ``n``: for ``p = 2`` those of the similarity kernel on the extended
-    width ``n + 1`` (:func:`~tfclica.losses.similarity_kernels.similarity_block_products`);
-    none for other ``p`` (element-wise work only).
+def lp_block_products(rows: int, batch: int, n: int, p: float) -> list[tuple]:
+    """The matmuls :func:`lp_logsumexp` runs per block of ``rows`` anchors on one replica (the
+    anchors as their own negatives): those of
+    :func:`~tfclica.losses.self_distance_kernels.self_lp_block_products`, matmuls for ``p = 2``
+    only. (With gathered negatives ``p = 2`` runs the similarity kernel on width ``n + 1``.)
 
     Returns:
         ``(label, m, k, cols, transpose_a, transpose_b)`` per product.
     """
-    return similarity_block_products(rows, m, n + 1) if float(p) == 2.0 else []
+    return self_lp_block_products(rows, batch, n, p)

@@ -43,22 +43,6 @@ def self_similarity_block_products(rows: int, batch: int, n: int) -> list[tuple]
     ]
 
 
-def similarity_block_products(rows: int, m: int, k: int) -> list[tuple]:
-    """The matmuls :func:`similarity_logsumexp` runs on one block of ``rows`` anchors of width
-    ``k`` against ``m`` negatives: the logits ``scaled @ negatives^T`` and the backward's
-    ``E @ negatives`` and ``E^T @ (w * scaled)``.
-
-    Returns:
-        ``(label, m, k, cols, transpose_a, transpose_b)`` per product, as
-        :func:`self_similarity_block_products`.
-    """
-    return [
-        ("similarity", rows, k, m, False, True),
-        ("d anchors", rows, m, k, False, False),
-        ("d negatives", m, rows, k, True, False),
-    ]
-
-
 @tf.custom_gradient
 def logsumexp_with_column(logits, column):
     """Row-wise ``logsumexp`` of ``[logits, column[:, None]]`` without building the concat.
