@@ -98,7 +98,7 @@ def test_every_preset_says_how_to_run_it_and_what_is_known():
     measured = [p for p in all_presets() if p.measured is not None]
     assert [p.name for p in measured] == ["default"]  # the only measurement so far
     m = measured[0].measured
-    assert (m.metric, m.value, m.minutes, m.date) == ("r2_linear_heldout", 0.968, 3.4, "2026-12-01")
+    assert (m.metric, m.value, m.minutes, m.date) == ("r2_linear_heldout", 0.968, 3.5, "2026-12-01")
     assert get_preset("box-laplace").expected == "mcc_pearson not measured"
     assert get_preset("sphere-vmf1").expected == "r2_linear_heldout not measured"
 
@@ -116,7 +116,7 @@ def test_presets_prints_every_field_on_one_line_each(capsys):
         assert f"$ {p.command}  " in line and p.description in line and p.why in line
         assert p.expected in line
     default = lines[0]
-    assert "r2_linear_heldout 0.968 in 3.4 min (2026-12-01, idle 2-core CPU)" in default
+    assert "r2_linear_heldout 0.968 in 3.5 min (2026-12-01, idle 2-core CPU)" in default
     assert all("not measured" in line for line in lines[1:])
     assert lines[[p.name for p in all_presets()].index("box-normal-l1")].split()[1:3] == [
         "box/3",

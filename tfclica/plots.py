@@ -54,6 +54,13 @@ def _save(fig, path, dpi) -> Path:
     return path
 
 
+def _plain_log_ticks(ax) -> None:
+    """Label only the decades of a log axis (minor labels of a short range overlap)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _grid(count: int) -> tuple[int, int]:
     cols = max(1, math.ceil(math.sqrt(count)))
     return math.ceil(count / cols), cols
@@ -185,6 +192,7 @@ def plot_training_curves(
                 ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
             if log and xs:
                 ax.set_xscale("log")
+                _plain_log_ticks(ax)
             if key != "loss":
                 ax.set_ylim(min(0.0, *ys) if ys else 0.0, 1.02)
             ax.set_xlabel(xlabel + (" (log)" if log else ""), fontsize=8)
@@ -295,6 +303,7 @@ def plot_time_to_score(
             named = drawn = True
     if drawn:
         ax.set_xscale("log")
+        _plain_log_ticks(ax)
         ax.legend(fontsize=8)
     ax.set_xlabel("seconds (log)")
     ax.set_ylabel(metric_label)
