@@ -27,6 +27,14 @@ from tfclica.observations import ObservationSource
 ENCODE_CHUNK = 8192  # rows per encoder call: bounds memory on large evaluations
 
 
+def fit_and_heldout(sampler: PairSampler, source: ObservationSource, num: int, seed):
+    """``(z_fit, x_fit, z_test, x_test)``: the fit set drawn from ``seed`` and the held-out set
+    from ``fold(seed, 1)``, ``num`` samples each (every evaluation draws its sets this way)."""
+    z_fit, x_fit = sample_observations(sampler, source, num, seed)
+    z_test, x_test = sample_observations(sampler, source, num, seeds.fold(seed, 1))
+    return z_fit, x_fit, z_test, x_test
+
+
 def check_evaluable(cfg) -> None:
     """:class:`ConfigError` if ``cfg.eval_samples`` is too small to fit the scores on (before a
     run trains for minutes and then cannot be scored)."""
@@ -89,8 +97,7 @@ def training_scores(
     samples: ``r2_linear`` (fit and scored on the fit set, as the reference logs it),
     ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set), and ``collapsed`` (the
     held-out encodings have near-zero variance; see ``metrics.collapse_diagnostics``)."""
-    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
-    z_test, x_test = sample_observations(sampler, source, num_samples, seeds.fold(seed, 1))
+    z_fit, x_fit, z_test, x_test = fit_and_heldout(sampler, source, num_samples, seed)
     h_fit, h_test = encode(x_fit), encode(x_test)
     return {
         "r2_linear": linear_r2(z_fit, h_fit),
@@ -116,8 +123,7 @@ def evaluate_encoder(
     R^2 / the MCC is below g's own) and ``below_identity`` (both: by every measure the encoder
     learned less than doing nothing).
     """
-    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
-    z_test, x_test = sample_observations(sampler, source, num_samples, seeds.fold(seed, 1))
+    z_fit, x_fit, z_test, x_test = fit_and_heldout(sampler, source, num_samples, seed)
     scores = identifiability_scores(
         z_fit, encode(x_fit), z_test, encode(x_test), nonlinear=nonlinear
     )
