@@ -204,6 +204,14 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def _below_on_table_metric(preset: Preset, metrics: dict) -> bool:
+    """The run scored below g itself on its table's metric (or on every metric)."""
+    key = {"r2_linear_heldout": "below_identity_r2", "mcc_pearson": "below_identity_mcc"}.get(
+        TABLE_METRICS.get(preset.table, ""), "below_identity"
+    )
+    return bool(metrics.get(key) or metrics.get("below_identity"))
+
+
 def collect(rows: list[Preset], runs: list[PlannedRun]) -> list[dict]:
     """One summary per row: the setting, scores as mean/std over its finished seeds, and what
     failed (runs without metrics.json, runs below their identity baseline, collapsed runs)."""
@@ -221,7 +229,8 @@ def collect(rows: list[Preset], runs: list[PlannedRun]) -> list[dict]:
             "setting": preset.description,
             "seeds": len(own),
             "finished": len(metrics),
-            "below_identity": sum(bool(m.get("below_identity")) for m in metrics),
+            # below g's own score on the table's metric (held-out R^2 or MCC), or on both
+            "below_identity": sum(_below_on_table_metric(preset, m) for m in metrics),
             "collapsed": sum(bool(m.get("collapsed")) for m in metrics),
         }
         for column, path in SCORE_COLUMNS:
@@ -268,7 +277,7 @@ def results_markdown(summaries: list[dict], schedule: str, command: str) -> str:
             if s["finished"] < s["seeds"]:
                 status.append(f"{s['seeds'] - s['finished']} of {s['seeds']} runs FAILED")
             if s["below_identity"]:
-                status.append(f"{s['below_identity']} below identity")
+                status.append(f"{s['below_identity']} of {s['finished']} below identity")
             if s["collapsed"]:
                 status.append(f"{s['collapsed']} collapsed")
             minutes = s["wall_seconds_mean"]
