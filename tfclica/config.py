@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import tomllib
-
+from tfclica.config_toml import parse_toml, to_toml  # noqa: F401 - part of this module's API
 from tfclica.errors import ConfigError
 
 SPACES = ("sphere", "box", "unbounded")
@@ -337,39 +336,6 @@ def parse_stop_at(text: str) -> tuple[str, float] | None:
             f"{', '.join(STOP_AT_METRICS)} and VALUE in (0, 1], e.g. 'r2=0.99'"
         )
     return metric, threshold
-
-
-# ---------------------------------------------------------------------------------------- TOML
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} to TOML")
-
-
-def to_toml(cfg: ExperimentConfig) -> str:
-    """The fully resolved config as TOML text (``encoder_widths`` resolved to a list)."""
-    values = cfg.to_dict()
-    values["encoder_widths"] = list(cfg.hidden_widths)
-    lines = ["# tfclica experiment; rerun with: tfclica train --config THIS_FILE"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
-
-
-def parse_toml(text: str, source: str = "config") -> dict[str, Any]:
-    """Parse TOML text into override keys (hyphens accepted in place of underscores)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{source}: invalid TOML ({err})") from None
-    return {key.replace("-", "_"): value for key, value in raw.items()}
 
 
 # ------------------------------------------------------------------------- images and encoders
