@@ -209,16 +209,10 @@ class RunDirectory:
     def __init__(self, path: Path):
         self.path = Path(path)
 
-    def __fspath__(self) -> str:
-        return str(self.path)
-
     def __repr__(self) -> str:
         return f"RunDirectory({str(self.path)!r})"
 
     # -- config and observation source
-    def has_config(self) -> bool:
-        return (self.path / CONFIG_FILE).is_file()
-
     def save_config(self, cfg: ExperimentConfig) -> None:
         save_config(self.path, cfg)
 

@@ -54,12 +54,14 @@ class LoopResult:
     stopped_early: bool = False
 
 
+_SCALAR_METADATA = summary_pb2.SummaryMetadata(
+    plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+)
+
+
 def _scalar(name: str, value: float) -> None:
     """A TensorBoard scalar without the tensorboard package (TF 2.21 no longer ships it)."""
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
-    )
-    tf.summary.write(name, tf.constant(value, tf.float32), metadata=metadata)
+    tf.summary.write(name, tf.constant(value, tf.float32), metadata=_SCALAR_METADATA)
 
 
 def time_to_score(history: list[dict]) -> dict:
