@@ -14,6 +14,7 @@ from tfclica.config import (  # TensorFlow-free: the vocabularies live there, on
     LR_SCHEDULE_NOTES,
     OBJECTIVE_NOTES,
     OBSERVATION_NOTES,
+    OUTPUT_INIT_NOTES,
     PRECISION_NOTES,
     STOP_AT_METRICS,
     STRATEGY_NOTES,
@@ -73,6 +74,8 @@ SCHEDULE_FLAGS: tuple[tuple[str, Any, str], ...] = (
     ("--adam-beta2", float, "Adam beta_2"),
     ("--adam-epsilon", float, "Adam epsilon"),
     ("--clip-norm", float, "clip the global gradient norm to this (0: off)"),
+    ("--baseline-steps", int, "steps of the supervised baseline of --objective both (0: --steps)"),
+    ("--output-init", choice("output_init"), notes_help("the output layer", OUTPUT_INIT_NOTES)),
     (
         "--stop-at",
         str,

@@ -54,6 +54,11 @@ LR_SCHEDULE_NOTES = {
     "warmup-cosine": "linear warmup, then cosine decay to lr * lr_final_fraction",
     "warmup-linear": "linear warmup, then linear decay to lr * lr_final_fraction",
 }
+# How the encoder's output layer starts (tfclica.output_init).
+OUTPUT_INIT_NOTES = {
+    "glorot": "Keras' Glorot initialisation, as every layer",
+    "standardized": "rescaled on 4096 observations to mean 0, std 1 per output (data-dependent)",
+}
 # Where observations come from (tfclica.factory), and the encoders that read them.
 OBSERVATION_NOTES = {
     "mixing": "the invertible MLP g of the paper's synthetic experiments",
@@ -72,6 +77,7 @@ XLA_MODES = tuple(XLA_MODE_NOTES)
 LR_SCHEDULES = tuple(LR_SCHEDULE_NOTES)
 OBSERVATIONS = tuple(OBSERVATION_NOTES)
 ENCODERS = tuple(ENCODER_NOTES)
+OUTPUT_INITS = tuple(OUTPUT_INIT_NOTES)
 IMAGE_ENCODERS = ENCODERS[1:]
 
 # Every config key with a fixed vocabulary, and its values (the CLI's click.Choice lists).
@@ -88,6 +94,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "lr_schedule": LR_SCHEDULES,
     "observations": OBSERVATIONS,
     "encoder": ENCODERS,
+    "output_init": OUTPUT_INITS,
 }
 
 # `stop_at = "METRIC=VALUE"`: the metric names and the metrics.json key each one reads.
@@ -106,6 +113,8 @@ SCHEDULE_KEYS = (
     "adam_beta2",
     "adam_epsilon",
     "clip_norm",
+    "output_init",
+    "baseline_steps",
     "eval_every",
 )
 
@@ -156,6 +165,9 @@ class ExperimentConfig:
     adam_beta2: float = 0.999
     adam_epsilon: float = 1e-7
     clip_norm: float = 0.0  # global gradient norm; 0 = off
+    output_init: str = "glorot"
+    # Steps of the supervised baseline of objective="both" (0: the same as steps).
+    baseline_steps: int = 0
     seed: int = 0
     eval_every: int = 250
     stop_at: str = ""  # "r2=0.99" / "mcc=0.98": end once an evaluation reaches it; "" = off
@@ -293,6 +305,10 @@ def validate(cfg: ExperimentConfig) -> None:
 
 def _validate_schedule(cfg: ExperimentConfig) -> None:
     """The learning-rate schedule, Adam's constants and clipping (see ``LR_SCHEDULE_NOTES``)."""
+    if not isinstance(cfg.baseline_steps, int) or cfg.baseline_steps < 0:
+        raise ConfigError(
+            f"baseline_steps must be a non-negative integer (0: steps), got {cfg.baseline_steps!r}"
+        )
     if cfg.warmup_steps < 0:
         raise ConfigError(f"warmup_steps must be a non-negative integer, got {cfg.warmup_steps}")
     if cfg.warmup_steps and cfg.lr_schedule == "constant":

@@ -23,6 +23,7 @@ class Stream(enum.IntEnum):
     PARITY = 4  # the export's parity check samples
     REFERENCE_IO = 5  # the export's reference_io.npz
     RENDER = 6  # `tfclica render`: the latents of a rendered image folder
+    OUTPUT_INIT = 7  # the observations that standardise the output layer (output_init)
 
 
 def seed_of(seed: int, stream: Stream) -> tuple[int, int]:

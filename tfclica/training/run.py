@@ -83,6 +83,7 @@ class TrainingRun:
             "unsupervised" if cfg.objective == "both" else cfg.objective
         )
         self.subdir = checkpoint_subdir
+        self.total_steps = cfg.steps
         # First: MultiWorkerMirroredStrategy must exist before any other TF op runs.
         self.strategy = resolve_strategy(cfg.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
@@ -106,6 +107,8 @@ class TrainingRun:
             self.checkpoint, str(self.run_dir.checkpoint_dir(self.subdir)), max_to_keep=3
         )
         self.restored_from = restore_newest_readable(self.checkpoint, self.manager)
+        if self.restored_from is None and cfg.output_init == "standardized":
+            self._standardize_output_layer()
         self.run_dir.save_config(cfg)  # only once the checkpoints are known to match
         self.shards = int(self.state.data_shards.numpy())
         if self.shards % self.replicas or cfg.batch_size % self.shards:
@@ -128,6 +131,14 @@ class TrainingRun:
         self.encode = chunked_encoder(
             self.encoder, self.source.observation_shape, pad_to_chunk=is_tpu(self.strategy)
         )
+
+    def _standardize_output_layer(self) -> None:
+        """Start the output layer at mean 0 / std 1 on fresh observations (``output_init``)."""
+        from tfclica.output_init import INIT_SAMPLES, standardize_output_layer
+
+        seed = seeds.as_seed(seed_of(self.cfg.seed, Stream.OUTPUT_INIT))
+        z = self.sampler.sample_marginal(INIT_SAMPLES, seed)
+        standardize_output_layer(self.encoder, self.source(z).numpy())
 
     def _observation_source(self):
         """The run's frozen g (the mixing or the renderer): loaded from the run directory, else
@@ -154,7 +165,7 @@ class TrainingRun:
         return training_scores(self.encode, self.sampler, self.source, self.cfg.eval_samples, seed)
 
     def run_steps(self):
-        """Train until ``cfg.steps``, checkpointing and logging; returns the loop's result.
+        """Train until ``total_steps``, checkpointing and logging; returns the loop's result.
 
         Raises:
             TrainingDivergedError: the loss became non-finite (the last good checkpoint is kept).
@@ -167,7 +178,7 @@ class TrainingRun:
         loop = Trainer(
             self.train_step,
             self.manager,
-            cfg.steps,
+            self.total_steps,
             cfg.eval_every,
             cfg.checkpoint_every,
             str(self.run_dir.log_dir(self.subdir)),
@@ -263,9 +274,14 @@ class TrainingRun:
             objective="supervised",
             checkpoint_subdir=SUPERVISED_SUBDIR,
         )
+        baseline.total_steps = self.cfg.baseline_steps or self.cfg.steps
         result = baseline.run_steps()
         baseline.run_dir.save_encoder(baseline.encoder, SUPERVISED_ENCODER_FILE)
-        return {"samples_per_second": result.pairs_per_second, **baseline.scores()}
+        return {
+            "steps": baseline.total_steps,
+            "samples_per_second": result.pairs_per_second,
+            **baseline.scores(),
+        }
 
     def save_encoder(self, name: str = ENCODER_FILE) -> Path:
         """Write the encoder to ``run_dir/name`` atomically."""
