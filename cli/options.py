@@ -63,6 +63,12 @@ SETTING_FLAGS: tuple[tuple[str, Any, str], ...] = (
         f"rendered images' height and width ({IMAGE_SIZES[0]}..{IMAGE_SIZES[1]})",
     ),
     ("--encoder", choice("encoder"), notes_help("the encoder f", ENCODER_NOTES)),
+    (
+        "--dataset",
+        str,
+        "a 3DIdent-layout folder (images/, raw_latents.npy) to train and evaluate on instead of "
+        "--observations, resized to --image-size; needs an image --encoder",
+    ),
 )
 
 # How a run trains (flags of `tfclica train`), beyond --steps/--batch-size/--lr.

@@ -201,9 +201,14 @@ def format_scores(m: dict) -> str:
         f"R^2 linear        {m['r2_linear']:.4f}   (held-out {m['r2_linear_heldout']:.4f})",
         f"R^2 nonlinear     {nonlinear}",
         f"MCC Pearson       {m['mcc_pearson']:.4f}   (Spearman {m['mcc_spearman']:.4f})",
-        f"identity g        R^2 {m['identity']['r2_linear']:.4f}   "
-        f"MCC {m['identity']['mcc_pearson']:.4f}",
     ]
+    if m.get("identity") is None:  # an image folder: there is no g to score
+        lines.append("identity g        n/a (no generator g: the images come from a folder)")
+    else:
+        lines.append(
+            f"identity g        R^2 {m['identity']['r2_linear']:.4f}   "
+            f"MCC {m['identity']['mcc_pearson']:.4f}"
+        )
     if "wall_seconds" in m:  # absent in the nested "supervised" scores
         rate = m["samples_per_second"] or 0
         lines.append(f"time              {m['wall_seconds']:.1f} s, {rate:.0f} pairs/s")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,7 @@ class ExperimentConfig:
     observations: str = "mixing"
     image_size: int = 64
     encoder: str = "mlp"
+    dataset: str = ""  # a 3DIdent-layout folder to train on instead of `observations`; "" = off
     # Schedule.
     steps: int = 3000
     batch_size: int = 512
@@ -183,6 +185,8 @@ class ExperimentConfig:
         _check_types(self)
         if self.encoder_widths is not None:
             object.__setattr__(self, "encoder_widths", tuple(self.encoder_widths))
+        if self.dataset:  # absolute: config.toml finds it from any directory (a resume)
+            object.__setattr__(self, "dataset", os.path.abspath(os.path.expanduser(self.dataset)))
         validate(self)
         validate_observations(self)
 
@@ -366,7 +370,7 @@ def validate_observations(cfg: ExperimentConfig) -> None:
     low, high = IMAGE_SIZES
     if not (isinstance(cfg.image_size, int) and low <= cfg.image_size <= high):
         raise ConfigError(f"image_size must be an integer in {low}..{high}, got {cfg.image_size!r}")
-    if cfg.observations == "mixing":
+    if cfg.observations == "mixing" and not cfg.dataset:
         if cfg.encoder != "mlp":
             raise ConfigError(
                 f"encoder={cfg.encoder!r} needs image observations (observations='render'); "
@@ -374,16 +378,18 @@ def validate_observations(cfg: ExperimentConfig) -> None:
             )
         return
     if cfg.encoder == "mlp":
+        what = f"observations={cfg.observations!r} are"
+        what = f"dataset={cfg.dataset!r} holds" if cfg.dataset else what
         raise ConfigError(
-            f"observations={cfg.observations!r} are images: encoder must be one of "
-            f"{', '.join(IMAGE_ENCODERS)}, got 'mlp'"
+            f"{what} images: encoder must be one of {', '.join(IMAGE_ENCODERS)}, got 'mlp'"
         )
-    if cfg.dim != RENDER_FACTORS:
+    rendered = cfg.observations == "render" and not cfg.dataset  # a dataset replaces the renderer
+    if rendered and cfg.dim != RENDER_FACTORS:
         raise ConfigError(
             f"observations='render' draws {RENDER_FACTORS} factors: dim must be "
             f"{RENDER_FACTORS}, got {cfg.dim}"
         )
-    if cfg.space != "box" or cfg.box_low < -1.0 or cfg.box_high > 1.0:
+    if rendered and (cfg.space != "box" or cfg.box_low < -1.0 or cfg.box_high > 1.0):
         raise ConfigError(
             "observations='render' takes factors in [-1, 1]: space must be 'box' with "
             f"-1 <= box_low < box_high <= 1, got space={cfg.space!r}, "

@@ -36,14 +36,19 @@ def fit_and_heldout(sampler: PairSampler, source: ObservationSource, num: int, s
 
 
 def check_evaluable(cfg) -> None:
-    """:class:`ConfigError` if ``cfg.eval_samples`` is too small to fit the scores on (before a
-    run trains for minutes and then cannot be scored)."""
+    """:class:`ConfigError` if ``cfg.eval_samples`` is too small to fit the scores on, or the
+    image folder ``cfg.dataset`` cannot supply them (before a run trains for minutes and then
+    cannot be scored; see :func:`tfclica.data.dataset.open_dataset`)."""
     fewest = min_eval_samples(cfg.dim)
     if cfg.eval_samples < fewest:
         raise ConfigError(
             f"eval_samples={cfg.eval_samples} is too small to fit the scores for dim={cfg.dim}; "
             f"use at least {fewest}"
         )
+    if cfg.dataset:
+        from tfclica.data.dataset import open_dataset
+
+        open_dataset(cfg)
 
 
 def sample_observations(sampler: PairSampler, source: ObservationSource, num: int, seed):
@@ -97,7 +102,11 @@ def training_scores(
     samples: ``r2_linear`` (fit and scored on the fit set, as the reference logs it),
     ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set), and ``collapsed`` (the
     held-out encodings have near-zero variance; see ``metrics.collapse_diagnostics``)."""
-    z_fit, x_fit, z_test, x_test = fit_and_heldout(sampler, source, num_samples, seed)
+    return training_scores_on(encode, *fit_and_heldout(sampler, source, num_samples, seed))
+
+
+def training_scores_on(encode, z_fit, x_fit, z_test, x_test) -> dict:
+    """:func:`training_scores` on given fit and held-out sets (e.g. :func:`folder_sets`)."""
     h_fit, h_test = encode(x_fit), encode(x_test)
     return {
         "r2_linear": linear_r2(z_fit, h_fit),
@@ -160,3 +169,54 @@ def fit_alignments(
         "linear": linear_alignment(z_fit, h_fit),
         "permutation": permutation_alignment(z_fit, h_fit, "pearson"),
     }
+
+
+# ------------------------------------------------------------------------ an image folder's images
+
+# metrics.json "identity_note" of a run on an image folder ("identity" is null there).
+FOLDER_IDENTITY_NOTE = (
+    "no identity baseline: the images come from a folder, not from a generator g whose output "
+    "could be scored; below_identity* are null"
+)
+
+
+def folder_sets(images, num_samples: int, seed):
+    """``(z_fit, x_fit, z_test, x_test)`` of an image folder (``images``: a
+    :class:`~tfclica.data.loader.FolderPairs`): one draw of ``2 * num_samples`` distinct images,
+    split in halves, so the fit and held-out sets never share an image.
+
+    Raises:
+        ConfigError: the folder has fewer than ``2 * num_samples`` images.
+    """
+    z, x = images.sample_images(2 * num_samples, seed)
+    if len(z) < 2 * num_samples:
+        raise ConfigError(
+            f"{num_samples} fit and {num_samples} held-out images need {2 * num_samples} "
+            f"images, the folder has {len(z)}"
+        )
+    return z[:num_samples], x[:num_samples], z[num_samples:], x[num_samples:]
+
+
+def evaluate_folder(
+    encode: Callable[[np.ndarray], np.ndarray],
+    images,
+    num_samples: int,
+    seed,
+    names=None,
+    nonlinear: bool = True,
+) -> dict:
+    """:func:`evaluate_encoder`'s fields for an encoder of an image folder's images, on the
+    :func:`folder_sets` of ``seed``, plus ``per_factor`` (factor ``names``, default ``z0, ...``).
+
+    There is no g, so ``identity`` is ``None`` (``identity_note`` says why) and the
+    ``below_identity*`` flags are ``None``: not known, rather than false.
+    """
+    from tfclica.factor_scores import per_factor_scores
+
+    z_fit, x_fit, z_test, x_test = folder_sets(images, num_samples, seed)
+    h_fit, h_test = encode(x_fit), encode(x_test)
+    scores = identifiability_scores(z_fit, h_fit, z_test, h_test, nonlinear=nonlinear)
+    scores.update(identity=None, identity_note=FOLDER_IDENTITY_NOTE, eval_samples=int(num_samples))
+    scores.update(below_identity_r2=None, below_identity_mcc=None, below_identity=None)
+    scores["per_factor"] = per_factor_scores(z_fit, h_fit, z_test, h_test, names)
+    return scores

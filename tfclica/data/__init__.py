@@ -7,7 +7,8 @@
 - ``layout``: the published dataset's folder layout (``images/<index>.png``,
   ``raw_latents.npy``): writing a rendered set, reading one.
 - ``loader``: positive pairs from such a folder by exact nearest neighbours, as a ``tf.data``
-  pipeline.
+  pipeline; ``folder_step``: the train step on them.
+- ``dataset``: a run's folder (``cfg.dataset``): its checks, its pairs, its factor names.
 
 Importing this package imports nothing; the modules import TensorFlow where they need it.
 """

@@ -17,13 +17,18 @@ import tensorflow as tf
 
 from tfclica.checkpoints import restore_newest_readable
 from tfclica.config import STOP_AT_METRICS, ExperimentConfig
+from tfclica.data.dataset import factor_names, folder_pairs, open_dataset
+from tfclica.data.folder_step import FolderTrainStep
 from tfclica.errors import ConfigError
 from tfclica.evaluation import (
     check_evaluable,
     chunked_encoder,
     evaluate_encoder,
+    evaluate_folder,
+    folder_sets,
     sample_observations,
     training_scores,
+    training_scores_on,
 )
 from tfclica.factor_scores import evaluate_per_factor
 from tfclica.factory import (
@@ -93,10 +98,18 @@ class TrainingRun:
                 f"batch_size={cfg.batch_size} must split into data_shards={shards}, and the "
                 f"shards over {self.replicas} replicas"
             )
-        self.source = self._observation_source()
+        if cfg.dataset and shards != 1:
+            raise ConfigError(
+                f"dataset={cfg.dataset!r} trains on one device with whole batches: got "
+                f"{self.replicas} replicas and data_shards={shards}"
+            )
+        # An image folder replaces the observation source: no g, nothing rendered or saved.
+        self.source = None if cfg.dataset else self._observation_source()
         self.sampler = build_pair_sampler(cfg)
+        self.pairs = self._folder_pairs() if cfg.dataset else None
+        shape = self.source.observation_shape if self.source else (cfg.image_size,) * 2 + (3,)
         with self.strategy.scope():
-            self.encoder = build_encoder(cfg, self.source.observation_shape)
+            self.encoder = build_encoder(cfg, shape)
             self.optimizer = build_optimizer(cfg)
             self.optimizer.build(self.encoder.trainable_variables)
             self.state = TrainState(cfg.seed, shards)
@@ -116,29 +129,46 @@ class TrainingRun:
                 f"{run_dir} was trained with data_shards={self.shards}, which does not split "
                 f"batch_size={cfg.batch_size} over {self.replicas} replicas"
             )
-        self.train_step = TrainStep(
-            self.sampler,
-            self.source,
-            self.encoder,
-            self.optimizer,
-            build_objective(cfg, self.objective_name),
-            self.strategy,
-            self.state,
-            cfg.batch_size,
-            xla=train_xla_mode(cfg),
-            steps_per_call=cfg.steps_per_call,
-        )
-        self.encode = chunked_encoder(
-            self.encoder, self.source.observation_shape, pad_to_chunk=is_tpu(self.strategy)
-        )
+        objective = build_objective(cfg, self.objective_name)
+        if self.pairs is not None:  # resumes: the pipeline starts at the restored step
+            self.train_step = FolderTrainStep(
+                self.pairs,
+                self.encoder,
+                self.optimizer,
+                objective,
+                self.strategy,
+                self.state,
+                steps_per_call=cfg.steps_per_call,
+            )
+        else:
+            self.train_step = TrainStep(
+                self.sampler,
+                self.source,
+                self.encoder,
+                self.optimizer,
+                objective,
+                self.strategy,
+                self.state,
+                cfg.batch_size,
+                xla=train_xla_mode(cfg),
+                steps_per_call=cfg.steps_per_call,
+            )
+        self.encode = chunked_encoder(self.encoder, shape, pad_to_chunk=is_tpu(self.strategy))
 
     def _standardize_output_layer(self) -> None:
         """Start the output layer at mean 0 / std 1 on fresh observations (``output_init``)."""
         from tfclica.output_init import INIT_SAMPLES, standardize_output_layer
 
         seed = seeds.as_seed(seed_of(self.cfg.seed, Stream.OUTPUT_INIT))
+        if self.pairs is not None:  # the folder's images (as many as it has, up to 4096)
+            standardize_output_layer(self.encoder, self.pairs.sample_images(INIT_SAMPLES, seed)[1])
+            return
         z = self.sampler.sample_marginal(INIT_SAMPLES, seed)
         standardize_output_layer(self.encoder, self.source(z).numpy())
+
+    def _folder_pairs(self):
+        """The pairs of the image folder ``cfg.dataset`` (see :mod:`tfclica.data.dataset`)."""
+        return folder_pairs(self.cfg, self.sampler, open_dataset(self.cfg))
 
     def _observation_source(self):
         """The run's frozen g (the mixing or the renderer): loaded from the run directory, else
@@ -162,6 +192,10 @@ class TrainingRun:
     def quick_scores(self, step: int) -> dict:
         """The scores logged during training at ``step`` (fresh samples each time)."""
         seed = seeds.fold(tf.constant(seed_of(self.cfg.seed, Stream.TRAIN_EVAL)), step)
+        if self.pairs is not None:  # distinct images of the folder
+            return training_scores_on(
+                self.encode, *folder_sets(self.pairs, self.cfg.eval_samples, seed)
+            )
         return training_scores(self.encode, self.sampler, self.source, self.cfg.eval_samples, seed)
 
     def run_steps(self):
@@ -196,6 +230,10 @@ class TrainingRun:
         """Final identifiability scores on fresh samples (the metrics.json score fields)."""
         seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
         n = self.cfg.eval_samples
+        if self.pairs is not None:  # the folder's images: no identity baseline (there is no g)
+            return evaluate_folder(
+                self.encode, self.pairs, n, seed, factor_names(self.pairs.folder)
+            )
         scores = evaluate_encoder(self.encode, self.sampler, self.source, n, seed)
         names = getattr(self.source, "factor_names", None)
         if names:  # named factors (images): each one's scores, on the same samples
@@ -255,9 +293,13 @@ class TrainingRun:
         from tfclica.plots import plot_latents, plot_training_curves
 
         seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
-        z, x = sample_observations(self.sampler, self.source, self.cfg.eval_samples, seed)
+        if self.pairs is not None:  # the final scores' fit set
+            z, x, _, _ = folder_sets(self.pairs, self.cfg.eval_samples, seed)
+            names = factor_names(self.pairs.folder)
+        else:
+            z, x = sample_observations(self.sampler, self.source, self.cfg.eval_samples, seed)
+            names = getattr(self.source, "factor_names", None)  # images: the factors' names
         alignment = "linear" if self.cfg.space == "sphere" else "permutation"
-        names = getattr(self.source, "factor_names", None)  # images: the factors' names
         plot_latents(z, self.encode(x), self.run_dir.path / LATENTS_PICTURE, alignment, names)
         if history:
             plot_training_curves(history, self.run_dir.path / TRAINING_PICTURE)
