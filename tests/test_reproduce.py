@@ -59,6 +59,17 @@ def test_list_prints_one_train_command_per_run(tmp_path, capsys):
     assert not any(tmp_path.iterdir())  # --list runs nothing
 
 
+def test_quick_keeps_each_rows_tuned_schedule_and_shortens_the_baseline(tmp_path):
+    tuned = ("--lr", "--lr-schedule", "--warmup-steps", "--output-init", "--tau", "--head")
+    for run in reproduce.plan_runs(reproduce.table_rows("all"), 1, "quick", tmp_path):
+        args = run.train_args()
+        flags = dict(zip(args[1::2], args[2::2], strict=False))
+        assert not set(tuned) & set(args), run.preset.name  # the preset's own values train
+        assert (flags["--steps"], flags["--batch-size"], flags["--baseline-steps"]) == (
+            "1500", "512", "750",
+        )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def smoke_table(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")

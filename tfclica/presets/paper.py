@@ -197,7 +197,8 @@ register(
 )
 register(
     "box-gennorm3",
-    "box [0,1], uniform, truncated GenNormal(p=3, 0.05) pairs; Lp InfoNCE p=3 (tau 0.05^3), box head",
+    "box [0,1], uniform, truncated GenNormal(p=3, 0.05) pairs; Lp InfoNCE p=3 (tau 0.05^3), "
+    "box head",
     matched=True,
     why="L3 similarity is the GenNorm(3) pairs' log-density and the box head is the data's box",
     table="box",
