@@ -55,9 +55,12 @@ def _save(fig, path, dpi) -> Path:
 
 
 def _plain_log_ticks(ax) -> None:
-    """Label only the decades of a log axis (minor labels of a short range overlap)."""
-    from matplotlib.ticker import NullFormatter
+    """Label a log axis at 1, 2 and 5 times each decade, as plain numbers: a range shorter than
+    a decade still gets labels, and the other minor labels, which overlap, are dropped."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
