@@ -64,7 +64,8 @@ class RowProgress:
     "input_path",
     type=click.Path(path_type=Path),
     required=True,
-    help="observations x [rows, d_x]: .npy, .npz (array --key) or .csv",
+    help="observations x [rows, d_x]: .npy, .npz (array --key) or .csv; an image encoder's: "
+    "float [rows, H, W, 3] in .npy or .npz, scaled as metadata.json input.scaling says",
 )
 @click.option(
     "--output",

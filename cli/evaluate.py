@@ -20,7 +20,8 @@ import click
     "--mixing",
     type=click.Path(path_type=Path),
     default=None,
-    help="run or export directory holding the g the model was trained on (default: beside it)",
+    help="run or export directory holding the g the model was trained on (default: beside it); "
+    "for a run on an image folder: the folder, if it moved (default: the one its config names)",
 )
 @click.option("--samples", type=int, default=None, help="fit and held-out samples each")
 @click.option("--seed", type=int, default=None, help="seed of the fresh samples (default: run's)")

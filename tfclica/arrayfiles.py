@@ -1,4 +1,5 @@
-"""Row-chunked reading and atomic writing of 2-D arrays in ``.npy``, ``.npz`` and ``.csv`` files.
+"""Row-chunked reading and atomic writing of 2-D arrays in ``.npy``, ``.npz`` and ``.csv`` files
+(and reading of N-D ones, such as ``[rows, H, W, 3]`` images, from ``.npy`` and ``.npz``).
 
 Reading and writing hold one chunk of rows in memory at a time, whatever the file's size (an
 ``.npy`` is memory-mapped, an ``.npz`` member is streamed from the zip, a ``.csv`` is read line
@@ -41,18 +42,32 @@ def _numeric(dtype: np.dtype, source: str) -> None:
 
 
 class ArrayReader:
-    """The rows of a 2-D numeric array in a file, as float32 chunks.
+    """The rows of a numeric array in a file (2-D, or ``rank``-D), as float32 chunks.
+
+    Args:
+        path: the file.
+        key: the array of an ``.npz``.
+        role: how messages name the file.
+        rank: the array's rank: 2 (``[rows, width]``), or more (e.g. 4 for ``[rows, H, W, 3]``
+            images; not in a ``.csv``).
 
     Attributes:
         path: the file.
         rows: number of rows.
-        width: number of columns.
+        row_shape: the shape of one row (``(width,)`` for a 2-D array).
+        width: number of values per row.
+        dtype: the values' type as stored.
     """
 
-    def __init__(self, path, key: str = "x", role: str = "--input"):
-        self.path, self.key, self.role = Path(path), key, role
+    def __init__(self, path, key: str = "x", role: str = "--input", rank: int = 2):
+        self.path, self.key, self.role, self.rank = Path(path), key, role, int(rank)
         self.source = f"{role} {self.path}"
         suffix = _suffix(self.path, role)
+        if suffix == ".csv" and self.rank != 2:
+            raise ConfigError(
+                f"{self.source}: a .csv holds rows of numbers; {self.rank}-D rows (images "
+                "[rows, H, W, 3]) need an .npy or .npz file"
+            )
         if not self.path.is_file():
             reason = "is a directory" if self.path.is_dir() else "no such file"
             raise ConfigError(f"{self.source}: {reason}")
@@ -117,7 +132,7 @@ class ArrayReader:
                 data = member.read(count * row_bytes)
                 if len(data) != count * row_bytes:
                     raise ConfigError(f"{self.source}: array {self.key!r} is truncated")
-                yield np.frombuffer(data, dtype).reshape(count, self.width)
+                yield np.frombuffer(data, dtype).reshape(count, *self.row_shape)
 
     # -- .csv: numbers separated by commas, optional header line, '#' comments -------------------
     def _open_csv(self) -> None:
@@ -170,15 +185,19 @@ class ArrayReader:
     # -- common ---------------------------------------------------------------------------------
     def _set_shape(self, shape, dtype: np.dtype) -> None:
         what = f"{self.source}" + (f" array {self.key!r}" if self.path.suffix == ".npz" else "")
-        if len(shape) != 2:
-            raise ConfigError(f"{what}: shape {tuple(shape)} is not 2-D [rows, width]")
+        if len(shape) != self.rank:
+            layout = "[rows, width]" if self.rank == 2 else "[rows, ...]"
+            if self.rank == 4:
+                layout = "[rows, height, width, channels]"
+            raise ConfigError(f"{what}: shape {tuple(shape)} is not {self.rank}-D {layout}")
         _numeric(np.dtype(dtype), what)
-        self.rows, self.width = int(shape[0]), int(shape[1])
+        self.rows, self.row_shape = int(shape[0]), tuple(int(d) for d in shape[1:])
+        self.width, self.dtype = int(np.prod(self.row_shape)), np.dtype(dtype)
         if self.rows == 0:
             raise ConfigError(f"{what}: holds no rows")
 
     def chunks(self, rows: int) -> Iterator[tuple[int, np.ndarray]]:
-        """``(first row index, float32 [<= rows, width] array)`` over the whole file."""
+        """``(first row index, float32 [<= rows, *row_shape] array)`` over the whole file."""
         start = 0
         for chunk in self._chunks(rows):
             with np.errstate(over="ignore"):  # out-of-range values become inf: callers check

@@ -3,7 +3,8 @@
 An encoder recovers z only up to the map its metric fits: affine (orthogonal on the sphere)
 for the linear R^2, permutation and sign for the MCC. The export refits both maps exactly as the
 run's final evaluation fitted them (same fit set: ``Stream.FINAL_EVAL``, ``eval_samples``
-samples; :func:`tfclica.evaluation.fit_alignments`) and offers them as two more outputs:
+samples; :func:`tfclica.evaluation.fit_alignments`; for a run on an image folder the fit half
+of :func:`tfclica.evaluation.folder_sets`) and offers them as two more outputs:
 
     z_aligned  = z_hat @ A + b                                   (behind r2_linear[_heldout])
     z_permuted = z_hat[:, perm] * (sign * scale) + offset        (behind mcc_pearson)
@@ -31,6 +32,7 @@ class Alignment:
         perm, slope, offset: ``z[:, i] ~ z_hat[:, perm[i]] * slope[i] + offset[i]``
             (``slope = sign * scale`` of :func:`tfclica.metrics.permutation_alignment`).
         samples, seed: the fit set they were fitted on.
+        fit_note: what the fit set is, for the metadata.
     """
 
     a: np.ndarray
@@ -40,6 +42,7 @@ class Alignment:
     offset: np.ndarray
     samples: int
     seed: tuple[int, int]
+    fit_note: str = "the fit set of the run's final evaluation (metrics.json)"
 
     def outputs(self) -> dict:
         """``{name: fn(z_hat)}`` of TF functions for the export graphs (float32 constants,
@@ -86,7 +89,7 @@ class Alignment:
                 "stream": "FINAL_EVAL",
                 "seed": list(self.seed),
                 "samples": self.samples,
-                "note": "the fit set of the run's final evaluation (metrics.json)",
+                "note": self.fit_note,
             },
             ALIGNED_NAME: {"map": "z_hat @ A + b", "A": self.a.tolist(), "b": self.b.tolist()},
             PERMUTED_NAME: {
@@ -97,6 +100,22 @@ class Alignment:
                 "method": "pearson",
             },
         }
+
+
+def _from_maps(maps: dict, samples: int, seed, note: str | None = None) -> Alignment:
+    """An :class:`Alignment` of :func:`tfclica.evaluation.fit_alignments`' maps."""
+    a, b = maps["linear"]
+    permutation = maps["permutation"]
+    return Alignment(
+        a=np.asarray(a, np.float64),
+        b=np.asarray(b, np.float64),
+        perm=np.asarray(permutation["perm"], np.int64),
+        slope=np.asarray(permutation["sign"] * permutation["scale"], np.float64),
+        offset=np.asarray(permutation["offset"], np.float64),
+        samples=int(samples),
+        seed=tuple(int(s) for s in seed),
+        **({"fit_note": note} if note else {}),
+    )
 
 
 def fit_alignment(cfg, model, source, samples: int) -> Alignment:
@@ -114,14 +133,33 @@ def fit_alignment(cfg, model, source, samples: int) -> Alignment:
     seed = seed_of(cfg.seed, Stream.FINAL_EVAL)
     encode = chunked_encoder(model, tuple(source.observation_shape))
     maps = fit_alignments(encode, build_pair_sampler(cfg), source, samples, seed)
-    a, b = maps["linear"]
-    permutation = maps["permutation"]
-    return Alignment(
-        a=np.asarray(a, np.float64),
-        b=np.asarray(b, np.float64),
-        perm=np.asarray(permutation["perm"], np.int64),
-        slope=np.asarray(permutation["sign"] * permutation["scale"], np.float64),
-        offset=np.asarray(permutation["offset"], np.float64),
-        samples=int(samples),
-        seed=seed,
+    return _from_maps(maps, samples, seed)
+
+
+def fit_folder_alignment(cfg, model, pairs, samples: int) -> Alignment:
+    """:func:`fit_alignment` of a run on an image folder: the fit half of the final
+    evaluation's images (:func:`tfclica.evaluation.folder_sets`, as
+    :func:`tfclica.evaluation.evaluate_folder` draws them).
+
+    Args:
+        cfg: the run's config.
+        model: the run's Keras encoder.
+        pairs: the run's :class:`~tfclica.data.loader.FolderPairs`.
+        samples: the run's ``eval_samples``.
+    """
+    from tfclica.evaluation import chunked_encoder, folder_sets
+    from tfclica.metrics import linear_alignment, permutation_alignment
+
+    seed = seed_of(cfg.seed, Stream.FINAL_EVAL)
+    encode = chunked_encoder(model, (cfg.image_size, cfg.image_size, 3))
+    z_fit, x_fit, _, _ = folder_sets(pairs, samples, seed)
+    h_fit = encode(x_fit)
+    maps = {
+        "linear": linear_alignment(z_fit, h_fit),
+        "permutation": permutation_alignment(z_fit, h_fit, "pearson"),
+    }
+    note = (
+        "the fit half of the run's final evaluation (metrics.json): the first "
+        f"{samples} of the 2 * {samples} distinct folder images drawn with this seed"
     )
+    return _from_maps(maps, samples, seed, note)

@@ -33,7 +33,8 @@ def encode_file(
     Args:
         encoder: from :func:`tfclica.export.load_encoder`.
         input_path: ``.npy``, ``.npz`` (array ``key``) or ``.csv`` of ``[rows, d_x]`` numbers
-            (converted to float32).
+            (converted to float32); for an image encoder ``.npy`` or ``.npz`` of float
+            ``[rows, H, W, 3]`` images, already scaled (metadata.json ``input.scaling``).
         output_path: ``.npy``, ``.npz`` (array named ``output``) or ``.csv``.
         output: which output of the encoder (``z_hat``, or ``z_aligned``/``z_permuted`` of an
             export that has them).
@@ -53,11 +54,18 @@ def encode_file(
     encoder.check_output(output)
     if output_path.resolve() == input_path.resolve():
         raise ConfigError(f"--output {output_path} is the input file; choose another")
-    with ArrayReader(input_path, key=key) as reader:
-        if reader.width != encoder.input_dim:
+    images = len(encoder.input_shape) > 1
+    with ArrayReader(input_path, key=key, rank=1 + len(encoder.input_shape)) as reader:
+        if reader.row_shape != encoder.input_shape:
+            what = f"shape {reader.row_shape}" if images else f"width {reader.width}"
             raise ConfigError(
-                f"{reader.source}: rows have width {reader.width}, but the encoder takes "
-                f"x[batch, {encoder.input_dim}]"
+                f"{reader.source}: rows have {what}, but the encoder takes {encoder.input_text}"
+            )
+        if images and reader.dtype.kind in "biu":
+            # Raw pixels converted to float32 would encode silently wrong: refuse them.
+            raise ConfigError(
+                f"{reader.source}: holds {reader.dtype} pixels; the encoder takes float32 images "
+                "scaled as its metadata.json input.scaling says: (pixel / 255 - mean) / std"
             )
         with ArrayWriter(output_path, reader.rows, encoder.output_dim, output) as writer:
             for start, x in reader.chunks(batch_size):
@@ -73,9 +81,10 @@ def _check_finite(x: np.ndarray, start: int, reader: ArrayReader) -> None:
     finite = np.isfinite(x)
     if finite.all():
         return
-    row, col = np.argwhere(~finite)[0]
+    row, *col = (int(i) for i in np.argwhere(~finite)[0])
     where = "row" if reader.path.suffix.lower() != ".csv" else "data row"
+    at = f"column {col[0]}" if len(col) == 1 else f"position {tuple(col)}"
     raise ConfigError(
-        f"{reader.source}: {where} {start + int(row)} (from 0), column {int(col)} is "
-        f"{x[row, col]} (after conversion to float32); every value must be finite"
+        f"{reader.source}: {where} {start + row} (from 0), {at} is "
+        f"{x[(row, *col)]} (after conversion to float32); every value must be finite"
     )

@@ -1,7 +1,8 @@
 """Score an encoder of any format on fresh samples of the data it was trained on.
 
 This module finds what an export needs to be scored (its config, recorded metrics and the
-frozen g it was trained on); the scoring itself is :func:`tfclica.evaluation.evaluate_encoder`.
+frozen g it was trained on, or the image folder of a ``--dataset`` run); the scoring itself is
+:func:`tfclica.evaluation.evaluate_encoder` (:func:`~tfclica.evaluation.evaluate_folder`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def evaluate_model(
         model: a run directory, an export directory, a SavedModel directory, an ``.onnx`` or a
             ``.keras`` file.
         mixing: where the run's g lives (a run directory, an export directory or a ``mixing``
-            directory). Default: beside the model.
+            directory). Default: beside the model. For a run on an image folder: the folder
+            (default: the one its config names; it must hold the same latents).
         num_samples: fit and held-out samples each (default: the run's ``eval_samples``).
         seed: first seed word of the fresh samples (default: the run's seed).
 
@@ -40,29 +42,20 @@ def evaluate_model(
         (``None`` where unknown); the scores are new. Added keys: ``model``, ``format``,
         ``eval_seed``, ``eval_wall_seconds``.
     """
-    from tfclica.evaluation import evaluate_encoder
-    from tfclica.latents import build_pair_sampler
-
     model = Path(model)
     encoder = load_encoder(model)
     home = model if model.is_dir() else model.parent
     search = [Path(mixing)] if mixing is not None else [home, encoder.path.parent]
     cfg, recorded, checksum = _describe(encoder, search)
-    mixing_g = _find_mixing(search, model)
-    if checksum is not None and mixing_g.checksum() != checksum:
-        raise ConfigError(
-            f"the mixing in {search[0]} (sha256 {mixing_g.checksum()[:12]}...) is not the g this "
-            f"encoder was trained on (sha256 {checksum[:12]}...)"
-        )
-    if mixing_g.dim != encoder.input_dim:
-        raise ConfigError(
-            f"the mixing has dimension {mixing_g.dim} but the encoder takes x[batch, "
-            f"{encoder.input_dim}]"
-        )
     num = num_samples or cfg.eval_samples
     eval_seed = (cfg.seed if seed is None else seed, Stream.EXPORT_EVAL)
     start = time.perf_counter()
-    scores = evaluate_encoder(encoder, build_pair_sampler(cfg), mixing_g, num, seed=eval_seed)
+    if cfg.dataset:
+        folder = Path(mixing) if mixing is not None else Path(cfg.dataset)
+        scores = _score_on_folder(encoder, cfg, folder, num, eval_seed)
+    else:
+        source = _find_mixing(search, model)
+        scores = _score_on_source(encoder, cfg, source, search[0], checksum, num, eval_seed)
     result = {
         "preset": cfg.preset,
         "seed": cfg.seed,
@@ -77,6 +70,63 @@ def evaluate_model(
         "eval_wall_seconds": time.perf_counter() - start,
     }
     return result
+
+
+def _score_on_source(encoder: LoadedEncoder, cfg, source, where, checksum, num: int, seed):
+    """Scores on fresh observations of the run's g (the mixing or the renderer); an image run's
+    also per factor, as its metrics.json has them."""
+    from tfclica.evaluation import evaluate_encoder
+    from tfclica.factor_scores import evaluate_per_factor
+    from tfclica.latents import build_pair_sampler
+
+    if checksum is not None and source.checksum() != checksum:
+        raise ConfigError(
+            f"the mixing in {where} (sha256 {source.checksum()[:12]}...) is not the g this "
+            f"encoder was trained on (sha256 {checksum[:12]}...)"
+        )
+    if tuple(source.observation_shape) != encoder.input_shape:
+        shape = ", ".join(str(d) for d in source.observation_shape)
+        raise ConfigError(
+            f"the mixing makes observations x[batch, {shape}] but the encoder takes "
+            f"{encoder.input_text}"
+        )
+    sampler = build_pair_sampler(cfg)
+    scores = evaluate_encoder(encoder, sampler, source, num, seed=seed)
+    names = getattr(source, "factor_names", None)
+    if names:
+        scores["per_factor"] = evaluate_per_factor(encoder, sampler, source, num, seed, names)
+    return scores
+
+
+def _score_on_folder(encoder: LoadedEncoder, cfg, root: Path, num: int, seed) -> dict:
+    """Scores on distinct images of the run's folder (:func:`tfclica.evaluation.evaluate_folder`),
+    checked to be the folder the encoder was trained on (its latents' sha256)."""
+    from tfclica.data.dataset import factor_names, folder_pairs, open_dataset
+    from tfclica.evaluation import evaluate_folder
+    from tfclica.export.run_data import latents_sha256
+    from tfclica.latents import build_pair_sampler
+
+    if not root.is_dir():
+        raise ConfigError(
+            f"the encoder was trained on the image folder {root}, which is not a directory; "
+            "pass --mixing FOLDER (the folder, moved)"
+        )
+    folder_cfg = cfg.replace(dataset=str(root.resolve()), eval_samples=num)
+    folder = open_dataset(folder_cfg)
+    recorded = ((encoder.metadata or {}).get("dataset") or {}).get("latents_sha256")
+    found = latents_sha256(folder.latents)
+    if recorded is not None and found != recorded:
+        raise ConfigError(
+            f"the image folder {root} (latents sha256 {found[:12]}...) is not the one this "
+            f"encoder was trained on (sha256 {recorded[:12]}...)"
+        )
+    if (cfg.image_size, cfg.image_size, 3) != encoder.input_shape:
+        raise ConfigError(
+            f"the run's images are {cfg.image_size}x{cfg.image_size} but the encoder takes "
+            f"{encoder.input_text}"
+        )
+    pairs = folder_pairs(folder_cfg, build_pair_sampler(folder_cfg), folder)
+    return evaluate_folder(encoder, pairs, num, seed, factor_names(folder))
 
 
 def config_of(meta: dict, source) -> ExperimentConfig:

@@ -1,8 +1,9 @@
 """Writers for the two export formats, a TF SavedModel and an ONNX graph, of any traced function.
 
-Every exported graph has one float32 input of shape ``[batch, d]`` (batch dynamic) and named
-float32 outputs; the encoder's are ``x -> z_hat`` (:func:`write_savedmodel`, :func:`write_onnx`),
-the generator's ``z -> x`` and ``x -> z`` (:mod:`tfclica.export.generator`). The orchestration
+Every exported graph has one float32 input of shape ``[batch, *shape]`` (batch dynamic;
+``[batch, d]`` for vectors, ``[batch, H, W, 3]`` channels-last for images) and named float32
+outputs; the encoder's are ``x -> z_hat`` (:func:`write_savedmodel`, :func:`write_onnx`), the
+generator's ``z -> x`` and ``x -> z`` (:mod:`tfclica.export.generator`). The orchestration
 (metadata, parity, atomic placement) lives in :mod:`tfclica.export.writer`; the names in
 :mod:`tfclica.export.layout`.
 """
@@ -27,8 +28,10 @@ MIN_OPSET = 17
 
 
 def input_spec(encoder: keras.Model) -> tf.TensorSpec:
-    """``float32 [None, d_x]`` named ``x``: the one input signature of every encoder export."""
-    return tf.TensorSpec([None, int(encoder.input_shape[-1])], tf.float32, name=INPUT_NAME)
+    """``float32 [None, *observation shape]`` named ``x``: the one input signature of every
+    encoder export (``[None, d_x]`` for an MLP, ``[None, H, W, 3]`` for an image encoder)."""
+    shape = [int(d) for d in encoder.input_shape[1:]]
+    return tf.TensorSpec([None, *shape], tf.float32, name=INPUT_NAME)
 
 
 class _ServingModule(tf.Module):

@@ -4,12 +4,14 @@ An export directory (default ``saved_models/<run name>``) holds::
 
     metadata.json       what the encoder is and was trained on (tfclica.export.writer)
     savedmodel/         TF SavedModel, signature serving_default: x [batch, d_x] -> z_hat [batch, n]
-                        and z_aligned, z_permuted (tfclica.export.alignment)
+                        and z_aligned, z_permuted (tfclica.export.alignment); an image
+                        encoder's x is [batch, H, W, 3] (tfclica.export.run_data)
                         (savedmodel/assets/metadata.json: the metadata, less the parity section)
     encoder.onnx        the same graph in ONNX (metadata_props["tfclica.metadata"]: same JSON)
     mixing/             the run's frozen g, so evaluation anywhere is exact: weights.npz and
                         spec.json (as in a run directory), and g as graphs: g.onnx (z -> x),
                         g_inverse.onnx (x -> z), g_savedmodel/, g_inverse_savedmodel/
+                        (a render run: the renderer's spec only; a --dataset run: no mixing/)
     reference_io.npz    x, z and the Keras encoder's z_hat (z_aligned, z_permuted) on a few
                         samples, for other runtimes
 

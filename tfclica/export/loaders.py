@@ -31,6 +31,7 @@ from tfclica.export.layout import (
 )
 
 _CHUNK = 8192  # rows per call: bounds memory for large inputs
+_CHUNK_VALUES = 1 << 22  # input values per call (images: 16 MiB of float32)
 
 
 def check_format_version(metadata: dict, source) -> dict:
@@ -62,7 +63,9 @@ class LoadedEncoder:
     Attributes:
         path: where it was loaded from.
         format: ``"savedmodel"``, ``"onnx"`` or ``"keras"``.
-        input_dim: width ``d_x`` of the observations.
+        input_shape: the shape of one observation: ``(d_x,)`` for vectors, ``(H, W, 3)`` for
+            images (channels last).
+        input_dim: width ``d_x`` of vector observations (``None`` for images).
         output_dim: number of latents ``n``.
         metadata: the export's metadata (``None`` for a plain ``.keras`` file).
         outputs: the names it can compute, ``z_hat`` first (an export of format_version 2 or
@@ -74,41 +77,66 @@ class LoadedEncoder:
     def __init__(
         self,
         path: Path,
-        input_dim: int,
+        input_shape,
         output_dim: int,
         metadata: dict | None,
         outputs=(OUTPUT_NAME,),
     ):
-        self.path, self.input_dim, self.output_dim = Path(path), input_dim, output_dim
+        """``input_shape``: one observation's shape (an int: the width of vectors)."""
+        shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+        try:
+            self.input_shape = tuple(int(d) for d in shape)
+        except (TypeError, ValueError):  # a dynamic axis (None, "width"): not one of ours
+            raise ConfigError(
+                f"{path}: input {INPUT_NAME!r} has shape [batch, {', '.join(map(str, shape))}]; "
+                "every axis but the batch must be fixed"
+            ) from None
+        self.input_dim = self.input_shape[0] if len(self.input_shape) == 1 else None
+        self.path, self.output_dim = Path(path), output_dim
         self.metadata = None if metadata is None else check_format_version(metadata, path)
         self.outputs = tuple(outputs)
+        # Rows per runtime call: images are large, so fewer of them (about 16 MiB of input).
+        self.max_rows = max(1, min(_CHUNK, _CHUNK_VALUES // int(np.prod(self.input_shape))))
+
+    @property
+    def input_text(self) -> str:
+        """The input's shape as the messages write it: ``x[batch, 16, 16, 3]``."""
+        return f"x[batch, {', '.join(str(d) for d in self.input_shape)}]"
 
     def __repr__(self) -> str:
-        return (
-            f"<{type(self).__name__} {self.path} x[batch, {self.input_dim}] -> "
-            f"z_hat[batch, {self.output_dim}]>"
-        )
+        name, latents = type(self).__name__, self.output_dim
+        return f"<{name} {self.path} {self.input_text} -> z_hat[batch, {latents}]>"
 
     def check_input(self, x) -> np.ndarray:
-        """``x`` as a float32 ``[batch, d_x]`` array, or :class:`EncoderInputError`."""
-        expected = f"a float32 array of shape [batch, {self.input_dim}] with batch >= 1"
+        """``x`` as a float32 ``[batch, *input_shape]`` array, or :class:`EncoderInputError`."""
+        shape = ", ".join(str(d) for d in self.input_shape)
+        expected = f"a float32 array of shape [batch, {shape}] with batch >= 1"
         if not isinstance(x, np.ndarray):
             if not hasattr(x, "__array__") and not isinstance(x, (list, tuple)):
                 raise EncoderInputError(f"encoder input must be {expected}; got {type(x)}")
             x = np.asarray(x)
         if x.dtype != np.float32:
             hint = " (convert with x.astype(np.float32))" if x.dtype.kind in "fiu" else ""
+            if x.dtype.kind in "iu" and len(self.input_shape) == 3:
+                hint = " (scale images as metadata.json input.scaling says)"
             raise EncoderInputError(f"encoder input must be {expected}; got dtype {x.dtype}{hint}")
-        if x.ndim != 2:
-            hint = " (for one sample use x[None, :])" if x.ndim == 1 else ""
+        rank = 1 + len(self.input_shape)
+        if x.ndim != rank:
+            hint = " (for one sample use x[None, ...])" if x.ndim == rank - 1 else ""
+            if rank == 2 and x.ndim == 1:
+                hint = " (for one sample use x[None, :])"
             raise EncoderInputError(
                 f"encoder input must be {expected}; got a {x.ndim}-D array of shape "
                 f"{tuple(x.shape)}{hint}"
             )
-        if x.shape[1] != self.input_dim:
+        if tuple(x.shape[1:]) != self.input_shape:
+            detail = (
+                f"width {x.shape[1]}, expected {self.input_shape[0]}"
+                if rank == 2
+                else f"one observation {tuple(x.shape[1:])}, expected {self.input_shape}"
+            )
             raise EncoderInputError(
-                f"encoder input must be {expected}; got shape {tuple(x.shape)} "
-                f"(width {x.shape[1]}, expected {self.input_dim})"
+                f"encoder input must be {expected}; got shape {tuple(x.shape)} ({detail})"
             )
         if x.shape[0] == 0:
             raise EncoderInputError(
@@ -126,21 +154,36 @@ class LoadedEncoder:
         return output
 
     def __call__(self, x, output: str = OUTPUT_NAME, batch_size: int = _CHUNK) -> np.ndarray:
-        """Encode ``x`` (float32 ``[batch, d_x]``) to float32 ``[batch, n]``.
+        """Encode ``x`` (float32 ``[batch, *input_shape]``) to float32 ``[batch, n]``.
 
         Args:
             x: the observations.
             output: which output (one of :attr:`outputs`; default ``z_hat``).
-            batch_size: rows per call of the runtime (bounds its memory).
+            batch_size: rows per call of the runtime (bounds its memory; at most
+                :attr:`max_rows`).
         """
         output = self.check_output(output)
         x = self.check_input(x)
-        step = max(int(batch_size), 1)
+        step = max(min(int(batch_size), self.max_rows), 1)
         chunks = [self._run(x[i : i + step], output) for i in range(0, len(x), step)]
         return np.concatenate(chunks).astype(np.float32, copy=False)
 
+    def encode_all(self, x, batch_size: int = _CHUNK) -> dict[str, np.ndarray]:
+        """Every output of :attr:`outputs` on ``x`` from one pass of the runtime, ``{name:
+        float32 [batch, n]}`` (one conv-net pass instead of one per output)."""
+        x = self.check_input(x)
+        step = max(min(int(batch_size), self.max_rows), 1)
+        parts = [self._run_all(x[i : i + step]) for i in range(0, len(x), step)]
+        return {
+            name: np.concatenate([p[name] for p in parts]).astype(np.float32, copy=False)
+            for name in self.outputs
+        }
+
     def _run(self, x: np.ndarray, output: str) -> np.ndarray:
         raise NotImplementedError
+
+    def _run_all(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: self._run(x, name) for name in self.outputs}
 
 
 class SavedModelEncoder(LoadedEncoder):
@@ -169,13 +212,16 @@ class SavedModelEncoder(LoadedEncoder):
             )
         metadata = _read_json(Path(path) / SAVEDMODEL_ASSETS_DIR / METADATA_FILE)
         names = [OUTPUT_NAME, *sorted(set(outputs) - {OUTPUT_NAME})]
-        width = int(inputs[INPUT_NAME].shape[-1])
-        super().__init__(path, width, int(outputs[OUTPUT_NAME].shape[-1]), metadata, names)
+        shape = inputs[INPUT_NAME].shape[1:]
+        super().__init__(path, shape, int(outputs[OUTPUT_NAME].shape[-1]), metadata, names)
 
     def _run(self, x, output):
+        return self._run_all(x)[output]
+
+    def _run_all(self, x):
         import tensorflow as tf
 
-        return self._fn(**{INPUT_NAME: tf.constant(x)})[output].numpy()
+        return {k: v.numpy() for k, v in self._fn(**{INPUT_NAME: tf.constant(x)}).items()}
 
 
 class OnnxEncoder(LoadedEncoder):
@@ -199,11 +245,14 @@ class OnnxEncoder(LoadedEncoder):
             )
         custom = self._session.get_modelmeta().custom_metadata_map
         metadata = json.loads(custom[ONNX_METADATA_KEY]) if ONNX_METADATA_KEY in custom else None
-        width, latents = int(inputs[0].shape[-1]), int(outputs[0].shape[-1])
-        super().__init__(path, width, latents, metadata, names)
+        shape, latents = inputs[0].shape[1:], int(outputs[0].shape[-1])
+        super().__init__(path, shape, latents, metadata, names)
 
     def _run(self, x, output):
         return self._session.run([output], {INPUT_NAME: x})[0]
+
+    def _run_all(self, x):
+        return dict(zip(self.outputs, self._session.run(list(self.outputs), {INPUT_NAME: x})))
 
 
 class KerasEncoder(LoadedEncoder):
@@ -216,9 +265,10 @@ class KerasEncoder(LoadedEncoder):
 
         model = load_keras_encoder(path)
         self.model = model
-        spec = tf.TensorSpec([None, int(model.input_shape[-1])], tf.float32)
+        shape = tuple(int(d) for d in model.input_shape[1:])
+        spec = tf.TensorSpec([None, *shape], tf.float32)
         self._fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        super().__init__(path, int(model.input_shape[-1]), int(model.output_shape[-1]), None)
+        super().__init__(path, shape, int(model.output_shape[-1]), None)
 
     def _run(self, x, output):
         return self._fn(x).numpy()
@@ -235,7 +285,8 @@ def load_keras_encoder(path):
         path: an ``encoder.keras`` file or a run directory holding one.
 
     Returns:
-        The ``keras.Model`` ``x [batch, d_x] -> z_hat [batch, n]``.
+        The ``keras.Model`` ``x [batch, d_x] -> z_hat [batch, n]`` (``x [batch, H, W, 3]`` for
+        an image encoder).
 
     Raises:
         ConfigError: no such file, or not a loadable Keras model.
@@ -300,7 +351,8 @@ def resolve_model_path(path: Path, prefer: str = "savedmodel") -> tuple[str, Pat
 
 
 def load_encoder(path, prefer: str = "savedmodel") -> LoadedEncoder:
-    """Load an encoder as a callable ``float32 [batch, d_x] -> float32 [batch, n]`` on NumPy.
+    """Load an encoder as a callable ``float32 [batch, *input_shape] -> float32 [batch, n]``
+    on NumPy (``input_shape``: ``(d_x,)``, or ``(H, W, 3)`` for an image encoder).
 
     Args:
         path: a SavedModel directory, an ``.onnx`` or ``.keras`` file, an export directory or a
