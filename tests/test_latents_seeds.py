@@ -64,3 +64,23 @@ def test_seeds_and_counters_give_independent_looking_streams():
     a, b = seeds.split((1, 2), 2)
     assert not np.array_equal(a.numpy(), b.numpy())
     assert not np.array_equal(seeds.fold((1, 2), 0).numpy(), seeds.fold((1, 2), 1).numpy())
+
+
+def test_the_largest_words_stay_below_one_and_laplace_draws_stay_finite():
+    import tensorflow as tf
+
+    from tfclica.latents import build_pair_sampler
+    from tfclica.latents.seeds import _unit_interval
+    from tfclica.presets import get_preset
+    from tfclica.streams import Stream, seed_of
+
+    top = tf.constant([0xFFFFFFFF, 0xFFFFFF00, 0], tf.uint32)
+    for dtype in (tf.float32, tf.float64):
+        u = _unit_interval(top, top, dtype)[0].numpy()
+        assert (u > 0).all() and (u < 1).all(), dtype  # (2^24 - 0.5) * 2^-24 used to round to 1
+    # The batch that turned `1 - u` into 0 and a Laplace pair into inf (the quick table's
+    # unbounded-*-laplace and sphere-laplace runs of seed 2 diverged at step 298).
+    cfg = get_preset("unbounded-normal-laplace").config.replace(seed=2)
+    step_seed = seeds.fold(seeds.fold(seeds.as_seed(seed_of(2, Stream.TRAIN)), 297), 0)
+    z, z_tilde = build_pair_sampler(cfg).sample_pairs(512, step_seed)
+    assert np.isfinite(z.numpy()).all() and np.isfinite(z_tilde.numpy()).all()

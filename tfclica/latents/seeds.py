@@ -101,16 +101,24 @@ def _bits(num, seed):
     return threefry2x32(_key(seed), counters, tf.zeros_like(counters))
 
 
+_BELOW_ONE = float(np.nextafter(np.float32(1.0), np.float32(0.0)))  # 1 - 2^-24
+_BELOW_ONE_F64 = float(np.nextafter(1.0, 0.0))  # 1 - 2^-53
+
+
 def _unit_interval(w0, w1, dtype):
     """Uniforms in the open interval (0, 1): top mantissa bits plus half an ulp (never 0 or 1)."""
     if dtype == tf.float64:
         hi = tf.cast(tf.bitwise.right_shift(w0, _u32(6)), tf.float64)  # 26 bits
         lo = tf.cast(tf.bitwise.right_shift(w1, _u32(5)), tf.float64)  # 27 bits
-        u = (hi * 2.0**27 + lo + 0.5) * 2.0**-53
-        return u, None
+        u = (hi * 2.0**27 + lo + 0.5) * 2.0**-53  # (2^53 - 0.5) rounds to 2^53: cap below 1
+        return tf.minimum(u, _BELOW_ONE_F64), None
     w0 = tf.cast(tf.bitwise.right_shift(w0, _u32(8)), tf.float32)
     w1 = tf.cast(tf.bitwise.right_shift(w1, _u32(8)), tf.float32)
-    u0, u1 = (w0 + 0.5) * 2.0**-24, (w1 + 0.5) * 2.0**-24
+    # (2^24 - 1 + 0.5) * 2^-24 rounds to exactly 1.0 in float32 (once in 2^24 draws; 1 - u = 0
+    # then made an untruncated Laplace draw infinite): cap at the largest float32 below 1. Every
+    # other draw is unchanged.
+    u0 = tf.minimum((w0 + 0.5) * 2.0**-24, _BELOW_ONE)
+    u1 = tf.minimum((w1 + 0.5) * 2.0**-24, _BELOW_ONE)
     return tf.cast(u0, dtype), tf.cast(u1, dtype)
 
 
