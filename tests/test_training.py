@@ -76,7 +76,7 @@ def test_tensorboard_scalars(trained_run):
     assert scalars["learning_rate"][evals[-1]] == pytest.approx(cfg.lr)
     assert all(0.0 < v <= 1.0 for v in scalars["r2_linear"].values())
     # The baseline logs apart, so the two loss curves are not interleaved.
-    assert sorted(_scalars(run_dir / "logs" / "supervised")["loss"])[-1] == cfg.steps
+    assert sorted(_scalars(run_dir / "logs" / "supervised")["loss"])[-1] == cfg.baseline_steps
 
 
 def test_run_directory_follows_the_contract(trained_run):
