@@ -2,11 +2,11 @@
 
 A freshly initialised deep MLP maps every input to nearly the same direction: on the reference
 mixing, the Glorot-initialised reference encoder's unit-sphere outputs have a mean cosine of
-0.81 between independent samples (0.0 for the true latents). Under the cosine loss with tau = 1
-the uniformity term is too weak to undo that quickly, and behind a box head the common offset
-saturates the sigmoid. Standardising the last Dense layer on a sample of observations (mean 0,
-std 1 per output at step 0, in the spirit of Mishkin & Matas' LSUV init) starts training from
-spread-out outputs. It changes the starting point only, not the model family.
+0.81 between independent samples (0 in expectation for uniform latents). Under the cosine loss
+with tau = 1 the uniformity term is too weak to undo that quickly, and behind a box head the
+common offset saturates the sigmoid. Standardising the last Dense layer on a sample of
+observations (mean 0, std 1 per output at step 0, in the spirit of Mishkin & Matas' LSUV init)
+starts training from spread-out outputs. It changes the starting point only, not the model family.
 """
 
 from __future__ import annotations

@@ -44,9 +44,9 @@ SCHEDULES: dict[str, dict[str, object]] = {
         lr_schedule="constant",
         warmup_steps=0,
     ),
-    # The budgeted CPU table: 17 rows x 3 seeds in 90 minutes on 2 cores (see RESULTS.md); each
-    # row keeps its preset's lr, lr schedule and output init (the tuned part of its schedule),
-    # and the supervised baseline (an easy regression: R^2 0.98 in 1500 steps) trains 750.
+    # The budgeted CPU table: 17 rows x 3 seeds in 74 minutes on 2 cores (RESULTS.md). Each row
+    # keeps its preset's lr, lr schedule, output init and tau (the tuned part of its schedule);
+    # the supervised baseline trains 750 steps at the row's lr (R^2 0.85-0.98 measured there).
     "quick": dict(
         steps=1500, batch_size=512, eval_every=250, checkpoint_every=500, baseline_steps=750
     ),

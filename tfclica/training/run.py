@@ -69,6 +69,8 @@ class TrainingRun:
             :meth:`fit` then trains the baseline).
         checkpoint_subdir: checkpoints go to ``checkpoints/<this>`` and logs to
             ``logs/<this>`` (for a second objective trained in the same run directory).
+        total_steps: where training ends (default ``cfg.steps``; the baseline's
+            ``cfg.baseline_steps``).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class TrainingRun:
         data_shards: int | None = None,
         objective: str | None = None,
         checkpoint_subdir: str = "",
+        total_steps: int | None = None,
     ):
         check_evaluable(cfg)  # before anything is written
         self.cfg = cfg
@@ -88,7 +91,7 @@ class TrainingRun:
             "unsupervised" if cfg.objective == "both" else cfg.objective
         )
         self.subdir = checkpoint_subdir
-        self.total_steps = cfg.steps
+        self.total_steps = total_steps or cfg.steps
         # First: MultiWorkerMirroredStrategy must exist before any other TF op runs.
         self.strategy = resolve_strategy(cfg.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
@@ -315,8 +318,8 @@ class TrainingRun:
             data_shards=self.shards,
             objective="supervised",
             checkpoint_subdir=SUPERVISED_SUBDIR,
+            total_steps=self.cfg.baseline_steps or self.cfg.steps,
         )
-        baseline.total_steps = self.cfg.baseline_steps or self.cfg.steps
         result = baseline.run_steps()
         baseline.run_dir.save_encoder(baseline.encoder, SUPERVISED_ENCODER_FILE)
         return {
