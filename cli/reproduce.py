@@ -29,7 +29,8 @@ from tfclica.reproduce import SCHEDULES, TABLES
     default="quick",
     show_default=True,
     help="smoke: seconds, for tests | quick: the budgeted CPU table | full: each preset's own "
-    "schedule | paper: the reference's (batch 6144, lr 1e-4, 300k steps; accelerators)",
+    "schedule | reference: the reference's recipe (batch 6144, lr 1e-4, tau 1) for quick's "
+    "pairs | paper: the reference's (batch 6144, lr 1e-4, 300k steps; accelerators)",
 )
 @click.option("--shard", default=None, help="I/N: run only every N-th run from the I-th (0-based)")
 @click.option("--list", "list_only", is_flag=True, help="print one `tfclica train` command per run")

@@ -19,7 +19,7 @@ SIZE, IMAGES = 16, 240
 TRAIN = [
     "train", "--preset", "3dident", "--image-size", str(SIZE), "--steps", "8",
     "--batch-size", "16", "--eval-every", "4", "--eval-samples", "64", "--steps-per-call", "4",
-    "--objective", "unsupervised",
+    "--objective", "unsupervised", "--lr-schedule", "constant", "--warmup-steps", "0",
 ]  # fmt: skip
 
 
@@ -140,7 +140,7 @@ def test_the_supervised_baseline_trains_on_the_folder_pairs(folder, tmp_path):
 
     cfg = get_preset("3dident").config.replace(
         dataset=str(folder), image_size=SIZE, batch_size=16, steps=2, steps_per_call=2,
-        eval_every=2, eval_samples=40, objective="both",
+        eval_every=2, eval_samples=40, objective="both", warmup_steps=0,
     )  # fmt: skip
     metrics = TrainingRun(cfg, rundir.prepare_run_dir(tmp_path / "run")).fit()
     supervised = metrics["supervised"]

@@ -20,7 +20,7 @@ SIZE, IMAGES = 16, 160
 TRAIN = [
     "train", "--preset", "3dident", "--image-size", str(SIZE), "--steps", "2",
     "--batch-size", "8", "--eval-every", "2", "--eval-samples", "64", "--steps-per-call", "2",
-    "--objective", "unsupervised",
+    "--objective", "unsupervised", "--warmup-steps", "0",
 ]  # fmt: skip
 
 

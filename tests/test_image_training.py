@@ -39,7 +39,8 @@ def test_3dident_preset_is_the_reference_setting():
     cfg = get_preset("3dident").config
     assert (cfg.space, cfg.box_low, cfg.box_high, cfg.dim) == ("box", -1.0, 1.0, 10)
     assert (cfg.marginal, cfg.conditional, cfg.conditional_scale) == ("uniform", "normal", 0.1)
-    assert (cfg.loss, cfg.model_p, cfg.tau, cfg.head) == ("lp", 2.0, 1.0, "none")
+    assert (cfg.loss, cfg.model_p, cfg.head) == ("lp", 2.0, "none")
+    assert cfg.tau == pytest.approx(2 * cfg.conditional_scale**2)  # matched at unit scale
     assert (cfg.observations, cfg.encoder) == ("render", "cnn")
 
 
@@ -47,7 +48,8 @@ def test_a_few_steps_on_rendered_pairs_change_the_weights(tmp_path):
     from tfclica.training import TrainingRun
 
     cfg = get_preset("3dident").config.replace(
-        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2
+        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2,
+        warmup_steps=0,
     )
     run_dir = rundir.prepare_run_dir(tmp_path / "run")
     run = TrainingRun(cfg, run_dir)
@@ -100,7 +102,8 @@ def test_fit_writes_per_factor_scores_with_the_factor_names(tmp_path):
     from tfclica.training import TrainingRun
 
     cfg = get_preset("3dident").config.replace(
-        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2
+        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2,
+        warmup_steps=0,
     )
     run_dir = rundir.prepare_run_dir(tmp_path / "run")
     metrics = TrainingRun(cfg, run_dir).fit()

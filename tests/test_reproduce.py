@@ -70,6 +70,16 @@ def test_quick_keeps_each_rows_tuned_schedule_and_shortens_the_baseline(tmp_path
         )  # fmt: skip
 
 
+def test_reference_schedule_overrides_every_rows_tuning_with_quicks_pairs(tmp_path):
+    quick, reference = reproduce.SCHEDULES["quick"], reproduce.SCHEDULES["reference"]
+    assert reference["steps"] * reference["batch_size"] == quick["steps"] * quick["batch_size"]
+    for run in reproduce.plan_runs(reproduce.table_rows("all"), 1, "reference", tmp_path):
+        args = run.train_args()
+        flags = dict(zip(args[1::2], args[2::2], strict=False))
+        assert (flags["--batch-size"], flags["--lr"], flags["--tau"]) == ("6144", "0.0001", "1.0")
+        assert (flags["--lr-schedule"], flags["--output-init"]) == ("constant", "glorot")
+
+
 @pytest.fixture(scope="module")
 def smoke_table(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
