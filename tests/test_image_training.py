@@ -48,7 +48,12 @@ def test_a_few_steps_on_rendered_pairs_change_the_weights(tmp_path):
     from tfclica.training import TrainingRun
 
     cfg = get_preset("3dident").config.replace(
-        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2,
+        image_size=16,
+        batch_size=16,
+        steps=2,
+        steps_per_call=2,
+        eval_samples=64,
+        eval_every=2,
         warmup_steps=0,
     )
     run_dir = rundir.prepare_run_dir(tmp_path / "run")
@@ -102,7 +107,12 @@ def test_fit_writes_per_factor_scores_with_the_factor_names(tmp_path):
     from tfclica.training import TrainingRun
 
     cfg = get_preset("3dident").config.replace(
-        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2,
+        image_size=16,
+        batch_size=16,
+        steps=2,
+        steps_per_call=2,
+        eval_samples=64,
+        eval_every=2,
         warmup_steps=0,
     )
     run_dir = rundir.prepare_run_dir(tmp_path / "run")
