@@ -97,9 +97,11 @@ def test_every_preset_says_how_to_run_it_and_what_is_known():
         )
         assert p.table in ("", *TABLES) and (p.row is None) == (p.table == "")
     measured = [p for p in all_presets() if p.measured is not None]
-    assert [p.name for p in measured] == ["default"]  # the only measurement so far
+    assert [p.name for p in measured] == ["default", "3dident"]  # the measurements so far
     m = measured[0].measured
     assert (m.metric, m.value, m.minutes, m.date) == ("r2_linear_heldout", 0.968, 3.5, "2026-12-01")
+    m = measured[1].measured
+    assert (m.metric, m.value, m.minutes) == ("r2_linear_heldout", 0.711, 24.2)
     assert get_preset("box-laplace").expected == "mcc_pearson not measured"
     assert get_preset("sphere-vmf1").expected == "r2_linear_heldout not measured"
 
@@ -118,7 +120,9 @@ def test_presets_prints_every_field_on_one_line_each(capsys):
         assert p.expected in line
     default = lines[0]
     assert "r2_linear_heldout 0.968 in 3.5 min (2026-12-01, idle 2-core CPU)" in default
-    assert all("not measured" in line for line in lines[1:])
+    image = lines[[p.name for p in all_presets()].index("3dident")]
+    assert "r2_linear_heldout 0.711 in 24.2 min (2026-12-01, idle 2-core CPU)" in image
+    assert all("not measured" in line for line in lines[1:] if line != image)
     assert lines[[p.name for p in all_presets()].index("box-normal-l1")].split()[1:3] == [
         "box/3",
         "mismatched",

@@ -7,7 +7,7 @@ Run:  python tools/time_to_score_table.py \
 Each ``--group LABEL=GLOB`` is one row: the runs (one per seed) its glob matches. Each threshold
 column shows how many runs reached it and, over those, the mean ± std of the training seconds at
 the first evaluation that did (``time_to_score`` of metrics.json); "never" when none did. The
-final score (mean ± std over the runs) closes the row. Prints Markdown.
+final score and the training seconds (mean ± std over the runs) close the row. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -40,13 +40,14 @@ def group_row(label: str, pattern: str, metric: str) -> tuple[list[str], list[st
     if not runs:
         raise SystemExit(f"--group {label!r}: no run directory with metrics.json matches {pattern}")
     thresholds = list(runs[0]["time_to_score"][metric])
-    header = ["runs", *(f"s to {t}" for t in thresholds), "final"]
+    header = ["runs", *(f"s to {t}" for t in thresholds), "final", "train s"]
     cells = [str(len(runs))]
     for t in thresholds:
         hits = [r["time_to_score"][metric][t] for r in runs]
         seconds = [h["seconds"] for h in hits if h is not None]
         cells.append(f"{len(seconds)}/{len(runs)}: {_mean_std(seconds, 0)}" if seconds else "never")
     cells.append(_mean_std([r[metric] for r in runs], 3))
+    cells.append(_mean_std([r["train_seconds"] for r in runs], 0))
     return header, cells
 
 
