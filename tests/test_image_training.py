@@ -44,18 +44,18 @@ def test_3dident_preset_is_the_reference_setting():
     assert (cfg.observations, cfg.encoder) == ("render", "cnn")
 
 
+def _two_steps():
+    """The 3dident preset, two steps on 16x16 images (no warmup: it would outlast the run)."""
+    return get_preset("3dident").config.replace(
+        image_size=16, batch_size=16, steps=2, steps_per_call=2, eval_samples=64, eval_every=2,
+        warmup_steps=0,
+    )  # fmt: skip
+
+
 def test_a_few_steps_on_rendered_pairs_change_the_weights(tmp_path):
     from tfclica.training import TrainingRun
 
-    cfg = get_preset("3dident").config.replace(
-        image_size=16,
-        batch_size=16,
-        steps=2,
-        steps_per_call=2,
-        eval_samples=64,
-        eval_every=2,
-        warmup_steps=0,
-    )
+    cfg = _two_steps()
     run_dir = rundir.prepare_run_dir(tmp_path / "run")
     run = TrainingRun(cfg, run_dir)
     assert run.train_step.xla_mode == "sampling"  # no GPU here: conv gradients outside XLA
@@ -106,15 +106,7 @@ def test_fit_writes_per_factor_scores_with_the_factor_names(tmp_path):
     from tfclica.data.renderer import FACTOR_NAMES
     from tfclica.training import TrainingRun
 
-    cfg = get_preset("3dident").config.replace(
-        image_size=16,
-        batch_size=16,
-        steps=2,
-        steps_per_call=2,
-        eval_samples=64,
-        eval_every=2,
-        warmup_steps=0,
-    )
+    cfg = _two_steps()
     run_dir = rundir.prepare_run_dir(tmp_path / "run")
     metrics = TrainingRun(cfg, run_dir).fit()
     assert list(metrics["per_factor"]) == list(FACTOR_NAMES)
