@@ -28,6 +28,25 @@ def choice(key: str) -> click.Choice:
     return click.Choice(VOCABULARIES[key])
 
 
+class WidthsType(click.ParamType):
+    """Comma-separated positive layer widths (``256,256,256``); ``reference`` for the default."""
+
+    name = "WIDTHS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        if str(value).strip() == "reference":
+            return ()  # the reference's [10n, 50n, 50n, 50n, 50n, 10n] (encoder_widths None)
+        try:
+            widths = tuple(int(w) for w in str(value).split(","))
+        except ValueError:
+            widths = ()
+        if not widths or any(w <= 0 for w in widths):
+            self.fail(f"{value!r} is not a comma-separated list of positive integers", param, ctx)
+        return widths
+
+
 def notes_help(summary: str, notes: dict[str, str]) -> str:
     """``summary`` and what each value means, from a ``*_NOTES`` dict of ``tfclica.config``."""
     return f"{summary} ({'; '.join(f'{value}: {note}' for value, note in notes.items())})"
@@ -63,6 +82,12 @@ SETTING_FLAGS: tuple[tuple[str, Any, str], ...] = (
         f"rendered images' height and width ({IMAGE_SIZES[0]}..{IMAGE_SIZES[1]})",
     ),
     ("--encoder", choice("encoder"), notes_help("the encoder f", ENCODER_NOTES)),
+    (
+        "--encoder-widths",
+        WidthsType(),
+        "hidden widths of the MLP encoder, e.g. 256,256,256 (reference: the reference's "
+        "[10n, 50n, 50n, 50n, 50n, 10n])",
+    ),
     (
         "--dataset",
         str,
@@ -130,7 +155,10 @@ def schedule_options(func: Callable) -> Callable:
 def setting_overrides(kwargs: dict[str, Any], flags=SETTING_FLAGS) -> dict[str, Any]:
     """Pop ``flags`` (default: the setting flags) out of a command's kwargs, keeping those given."""
     keys = [flag[2:].replace("-", "_") for flag, _, _ in flags]
-    return {k: v for k in keys if (v := kwargs.pop(k, None)) is not None}
+    overrides = {k: v for k in keys if (v := kwargs.pop(k, None)) is not None}
+    if overrides.get("encoder_widths") == ():  # `--encoder-widths reference`
+        overrides["encoder_widths"] = None
+    return overrides
 
 
 def resolve_config(preset: str | None, config_file: Path | None, overrides: dict[str, Any]):

@@ -21,7 +21,11 @@ def _make_run_dir(path, **overrides):
     from tfclica.mixing import build_mixing
     from tfclica.presets import get_preset
 
-    cfg = get_preset("default").config.replace(**{**SMALL_RUN, **overrides})
+    cfg = (
+        get_preset("default")
+        .config.replace(lr_schedule="constant", warmup_steps=0)
+        .replace(**{**SMALL_RUN, **overrides})
+    )
     run_dir = rundir.prepare_run_dir(path)
     mixing = build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed, pilot_draws=500)
     rundir.save_config(run_dir, cfg)

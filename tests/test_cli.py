@@ -61,6 +61,7 @@ def test_bad_input_gives_one_line_and_exit_2(args, needle, capsys):
 def test_eval_samples_sets_the_size_of_the_evaluation(tmp_path):
     out = tmp_path / "run"
     main_args = ["train", "--dim", "3", "--steps", "2", "--batch-size", "32", "--eval-every", "2"]
+    main_args += ["--lr-schedule", "constant", "--warmup-steps", "0"]
     with pytest.raises(SystemExit) as exit_info:
         main([*main_args, "--eval-samples", "300", "--out", str(out)])
     assert exit_info.value.code in (0, None)
@@ -72,7 +73,7 @@ def test_unwritable_out_is_refused(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(SystemExit) as exit_info:
-        main(["train", "--steps", "1", "--out", str(blocker / "run")])
+        main(["train", "--steps", "1", "--warmup-steps", "1", "--out", str(blocker / "run")])
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2 and len(err) == 1 and "run" in err[0]
 

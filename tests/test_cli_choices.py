@@ -48,7 +48,18 @@ def test_help_lists_the_config_vocabulary(command, key, capsys):
 def test_schedule_flags_reach_the_config_and_bad_values_exit_2(tmp_path, capsys):
     code, _, err = run(["train", "--stop-at", "r2=2", "--out", str(tmp_path / "r")], capsys)
     assert code == 2 and "stop_at='r2=2'" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run(["train", "--warmup-steps", "10", "--out", str(tmp_path / "r")], capsys)
+    code, _, err = run(
+        [
+            "train",
+            "--lr-schedule",
+            "constant",
+            "--warmup-steps",
+            "10",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
     assert code == 2 and "warmup_steps=10 needs a warmup lr_schedule" in err
     assert not (tmp_path / "r").exists()
 
@@ -78,3 +89,33 @@ def test_resume_may_change_stop_at_but_not_how_the_run_trains(tmp_path, capsys):
     code, _, err = run(["train", "--resume", "--out", str(out), "--stop-at", "mcc=0.9"], capsys)
     assert code == 0, err
     assert 'stop_at = "mcc=0.9"' in (out / "config.toml").read_text()
+
+
+def test_encoder_widths_flag_reaches_the_config_and_a_bad_list_exits_2(tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny = ["--dim", "3", "--steps", "2", "--batch-size", "32", "--eval-every", "2"]
+    tiny += ["--warmup-steps", "0"]
+    code, _, err = run(
+        ["train", *tiny, "--encoder-widths", "24,16", "--eval-samples", "300", "--out", str(out)],
+        capsys,
+    )
+    assert code == 0, err
+    assert "encoder_widths = [24, 16]" in (out / "config.toml").read_text()
+    for bad in ["24,x", "0,16", ""]:
+        code, _, err = run(["train", "--encoder-widths", bad, "--out", str(tmp_path / "b")], capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and "--encoder-widths" in lines[0], (bad, err)
+        assert repr(bad) in lines[0]
+    assert not (tmp_path / "b").exists()
+
+
+def test_encoder_widths_reference_restores_the_reference_widths(tmp_path, capsys):
+    out = tmp_path / "run"
+    tiny = ["--dim", "3", "--steps", "2", "--batch-size", "32", "--eval-every", "2"]
+    tiny += ["--warmup-steps", "0"]
+    code, _, err = run(
+        ["train", *tiny, "--encoder-widths", "reference", "--eval-samples", "300", "--out",
+         str(out)], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "encoder_widths = [30, 150, 150, 150, 150, 30]" in (out / "config.toml").read_text()

@@ -81,7 +81,7 @@ def _child() -> None:
         }
 
     # The TrainingRun: 2 mirrored replicas vs one device drawing the same 2 shards.
-    cfg = get_preset("default").config.replace(
+    cfg = get_preset("default").config.replace(lr_schedule="constant", warmup_steps=0).replace(
         dim=3, encoder_widths=(16, 16), steps=3, batch_size=64, eval_every=3,
         checkpoint_every=3, eval_samples=256, loss="ntxent",
     )  # fmt: skip

@@ -25,7 +25,7 @@ from tfclica.config import to_toml
 from tfclica.presets import get_preset
 from tfclica.training import TrainingRun
 
-CFG = get_preset("default").config.replace(
+CFG = get_preset("default").config.replace(lr_schedule="constant", warmup_steps=0).replace(
     dim=3, encoder_widths=(16, 16), steps=8, batch_size=64, eval_every=4,
     checkpoint_every=3, eval_samples=256, strategy="default",
 )  # fmt: skip

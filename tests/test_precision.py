@@ -23,7 +23,11 @@ TINY = dict(
 def test_mixed_precision_computes_hidden_layers_low_and_the_loss_in_float32(
     tmp_path, precision, compute
 ):
-    cfg = get_preset("default").config.replace(precision=precision, **TINY)
+    cfg = (
+        get_preset("default")
+        .config.replace(lr_schedule="constant", warmup_steps=0)
+        .replace(precision=precision, **TINY)
+    )
     trainer = TrainingRun(cfg, rundir.prepare_run_dir(tmp_path / "run"))
     dense = trainer.encoder.get_layer("dense_0")
     assert dense.compute_dtype == compute and dense.variable_dtype == "float32"

@@ -78,6 +78,7 @@ def test_reference_schedule_overrides_every_rows_tuning_with_quicks_pairs(tmp_pa
         flags = dict(zip(args[1::2], args[2::2], strict=False))
         assert (flags["--batch-size"], flags["--lr"], flags["--tau"]) == ("6144", "0.0001", "1.0")
         assert (flags["--lr-schedule"], flags["--output-init"]) == ("constant", "glorot")
+        assert flags["--encoder-widths"] == "reference"
 
 
 @pytest.fixture(scope="module")

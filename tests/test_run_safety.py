@@ -26,7 +26,9 @@ TINY = dict(
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     run_dir = rundir.prepare_run_dir(tmp_path_factory.mktemp("safety") / "run")
-    cfg = get_preset("default").config.replace(**TINY)
+    cfg = (
+        get_preset("default").config.replace(lr_schedule="constant", warmup_steps=0).replace(**TINY)
+    )
     metrics = TrainingRun(cfg, run_dir).fit()
     return cfg, run_dir, metrics
 
@@ -61,7 +63,9 @@ def test_checkpoints_of_another_model_are_an_error_not_a_restart(tiny_run):
 
 def test_new_run_refuses_a_non_empty_directory(tmp_path, capsys):
     (tmp_path / "leftover").write_text("x")
-    code, err = one_line_error(capsys, ["train", "--steps", "1", "--out", str(tmp_path)])
+    code, err = one_line_error(
+        capsys, ["train", "--steps", "1", "--warmup-steps", "1", "--out", str(tmp_path)]
+    )
     assert code == 2 and "not empty" in err
 
 

@@ -26,7 +26,11 @@ SMALL = dict(
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     run_dir = rundir.prepare_run_dir(tmp_path_factory.mktemp("run") / "r")
-    cfg = get_preset("default").config.replace(**SMALL)
+    cfg = (
+        get_preset("default")
+        .config.replace(lr_schedule="constant", warmup_steps=0)
+        .replace(**SMALL)
+    )
     metrics = TrainingRun(cfg, run_dir).fit()
     return cfg, run_dir, metrics
 
@@ -131,7 +135,7 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_checkpoint(
     monkeypatch.setattr(TrainStep, "_local_loss", diverging)
     out = tmp_path / "run"
     argv = ["train", "--dim", "3", "--steps", "10", "--batch-size", "32", "--checkpoint-every"]
-    argv += ["2", "--strategy", "default", "--out", str(out)]
+    argv += ["2", "--warmup-steps", "0", "--strategy", "default", "--out", str(out)]
     with pytest.raises(SystemExit) as stop:
         main(argv)
     assert stop.value.code == 1
@@ -151,7 +155,19 @@ def test_unavailable_strategy_is_a_one_line_config_error(tmp_path, capsys, strat
     from tfclica.cli.main import main
 
     with pytest.raises(SystemExit) as stop:
-        main(["train", "--steps", "2", "--strategy", strategy, "--out", str(tmp_path / "r")])
+        main(
+            [
+                "train",
+                "--steps",
+                "2",
+                "--warmup-steps",
+                "2",
+                "--strategy",
+                strategy,
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
@@ -161,6 +177,10 @@ def test_unavailable_strategy_is_a_one_line_config_error(tmp_path, capsys, strat
 def test_batch_that_does_not_split_into_shards_is_a_config_error(tmp_path):
     from tfclica.errors import ConfigError
 
-    cfg = get_preset("default").config.replace(dim=3, batch_size=63, strategy="default")
+    cfg = (
+        get_preset("default")
+        .config.replace(lr_schedule="constant", warmup_steps=0)
+        .replace(dim=3, batch_size=63, strategy="default")
+    )
     with pytest.raises(ConfigError, match="batch_size=63"):
         TrainingRun(cfg, rundir.prepare_run_dir(tmp_path / "r"), data_shards=2)

@@ -11,7 +11,7 @@ from tfclica import rundir
 from tfclica.presets import get_preset
 from tfclica.training import SCORE_THRESHOLDS, TrainingRun, time_to_score
 
-TINY = get_preset("default").config.replace(
+TINY = get_preset("default").config.replace(lr_schedule="constant", warmup_steps=0).replace(
     dim=3, encoder_widths=(16, 16), steps=12, batch_size=32, eval_every=4,
     checkpoint_every=6, eval_samples=256, strategy="default",
 )  # fmt: skip

@@ -42,8 +42,10 @@ from tfclica.vocabulary import (  # noqa: F401 - part of this module's API
 )
 
 # The keys that make up a schedule (how a setting is trained, not what it is): presets share
-# them between a mismatched row and its matched neighbour.
+# them between a mismatched row and its matched neighbour. The MLP encoder's widths are among
+# them: its size is a compute budget, tuned with the learning rate for time to score.
 SCHEDULE_KEYS = (
+    "encoder_widths",
     "steps",
     "batch_size",
     "lr",

@@ -51,10 +51,12 @@ SCHEDULES: dict[str, dict[str, object]] = {
         steps=1500, batch_size=512, eval_every=250, checkpoint_every=500, baseline_steps=750
     ),
     "full": {},
-    # The reference's recipe (brendel-group/cl-ica's defaults: batch 6144, lr 1e-4 constant,
-    # tau 1) through our code, with our default Glorot init (the reference keeps PyTorch's), for
-    # as many pairs as "quick" (125 x 6144 = 768k): docs/RESULTS.md's time-to-score comparison.
+    # The reference's recipe (brendel-group/cl-ica's defaults: its encoder widths, batch
+    # 6144, lr 1e-4 constant, tau 1) through our code, with our default Glorot init (the
+    # reference keeps PyTorch's), for as many pairs as "quick" (125 x 6144 = 768k):
+    # docs/RESULTS.md's time-to-score comparison.
     "reference": dict(
+        encoder_widths="reference",
         steps=125,
         batch_size=6144,
         lr=1e-4,

@@ -4,8 +4,9 @@ Run:  python tools/sweep_schedules.py --preset sphere-vmf1 --out runs/sweep \
           --variant "lr=1e-3" --variant "lr=1e-3,lr_schedule=warmup-cosine,warmup_steps=200" \
           [--seeds 1] [--steps 3000] [--stop-at r2=0.99]
 
-Each variant is a comma-separated list of config keys (``key=value``, as in config.toml) applied
-on top of the preset; each (variant, seed) is an ordinary ``tfclica train`` run directory under
+Each variant is a comma-separated list of config keys (``key=value``, as in config.toml; a list
+value is written with ``/``: ``encoder_widths=256/256/256``) applied on top of the preset; each
+(variant, seed) is an ordinary ``tfclica train`` run directory under
 ``OUT/<preset>/<variant>/seed<k>`` (finished ones are not rerun). The summary, printed and
 written to ``OUT/<preset>/sweep.md``, covers every variant ever run under ``OUT/<preset>`` (so
 successive sweeps accumulate): per variant the final held-out R^2 and MCC, the runs that
@@ -40,7 +41,8 @@ def _train_args(preset: str, variant: str, seed: int, steps, stop_at, out: Path)
         args += ["--stop-at", stop_at]
     for item in filter(None, variant.split(",")):
         key, _, value = item.partition("=")
-        args += [f"--{key.strip().replace('_', '-')}", value.strip()]
+        value = value.strip().replace("/", ",")  # a list value: encoder_widths=256/256/256
+        args += [f"--{key.strip().replace('_', '-')}", value]
     return args
 
 
