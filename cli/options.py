@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -155,10 +156,7 @@ def schedule_options(func: Callable) -> Callable:
 def setting_overrides(kwargs: dict[str, Any], flags=SETTING_FLAGS) -> dict[str, Any]:
     """Pop ``flags`` (default: the setting flags) out of a command's kwargs, keeping those given."""
     keys = [flag[2:].replace("-", "_") for flag, _, _ in flags]
-    overrides = {k: v for k in keys if (v := kwargs.pop(k, None)) is not None}
-    if overrides.get("encoder_widths") == ():  # `--encoder-widths reference`
-        overrides["encoder_widths"] = None
-    return overrides
+    return {k: v for k in keys if (v := kwargs.pop(k, None)) is not None}
 
 
 def resolve_config(preset: str | None, config_file: Path | None, overrides: dict[str, Any]):
@@ -182,4 +180,10 @@ def resolve_config(preset: str | None, config_file: Path | None, overrides: dict
         values.pop("preset", None)
     else:
         base = ExperimentConfig()
-    return base.replace(**values).replace(**overrides)
+    overrides = dict(overrides)
+    reference_widths = overrides.get("encoder_widths") == ()  # `--encoder-widths reference`
+    if reference_widths:
+        del overrides["encoder_widths"]
+    cfg = base.replace(**values).replace(**overrides)
+    # replace() ignores None values, so the reference's widths (None) are set here.
+    return dataclasses.replace(cfg, encoder_widths=None) if reference_widths else cfg

@@ -79,6 +79,8 @@ def test_reference_schedule_overrides_every_rows_tuning_with_quicks_pairs(tmp_pa
         assert (flags["--batch-size"], flags["--lr"], flags["--tau"]) == ("6144", "0.0001", "1.0")
         assert (flags["--lr-schedule"], flags["--output-init"]) == ("constant", "glorot")
         assert flags["--encoder-widths"] == "reference"
+    for run in reproduce.plan_runs(reproduce.table_rows("box")[:1], 1, "paper", tmp_path):
+        assert "--encoder-widths reference" in run.command()
 
 
 @pytest.fixture(scope="module")

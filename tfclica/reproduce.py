@@ -68,8 +68,10 @@ SCHEDULES: dict[str, dict[str, object]] = {
         checkpoint_every=125,
         baseline_steps=60,
     ),
-    # the reference's schedule, for accelerators
-    "paper": dict(steps=300_000, batch_size=6144, lr=1e-4, eval_every=250),
+    # the reference's schedule and encoder widths, for accelerators
+    "paper": dict(
+        encoder_widths="reference", steps=300_000, batch_size=6144, lr=1e-4, eval_every=250
+    ),
 }
 
 # Columns of results.csv; each score column has a _mean and a _std version.
