@@ -29,9 +29,11 @@ CPU_SCHEDULE = dict(
 )
 # Per-row tuning: lr, init and tau from the sweeps of docs/RESULTS.md ("Schedule sweeps"; 1500
 # steps at batch 512, the reference's encoder, `python tools/sweep_schedules.py ...`); steps
-# and widths from "A smaller encoder". kappa = 1: every lr >= 3e-4 (and tau 0.1/0.3, and the
-# standardised output init) ended lower, R^2 falling as training went on.
-VMF1_SCHEDULE = dict(CPU_SCHEDULE, lr=1e-4)
+# and widths from "A smaller encoder". kappa = 1: with the reference's encoder every constant
+# lr >= 3e-4 (and tau 0.1/0.3, and the standardised output init) ended lower, R^2 falling as
+# training went on; with the smaller one, lr 3e-4 with warmup + cosine ends at held-out R^2
+# 0.840 after 12k steps, against 0.809 for 1e-4 constant (seed 0; far from 0.99).
+VMF1_SCHEDULE = dict(CPU_SCHEDULE, lr=3e-4, lr_schedule="warmup-cosine", warmup_steps=100)
 # kappa = 10 / tau = 0.1: a 100-step warmup and cosine decay (0.918 against 0.891 held-out R^2
 # at the quick budget); `default` on it reaches 0.99 after 170-173 s, 3 seeds of 3.
 VMF10_SCHEDULE = dict(CPU_SCHEDULE, lr_schedule="warmup-cosine", warmup_steps=100)
