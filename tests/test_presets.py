@@ -139,3 +139,13 @@ def test_register_refuses_inconsistent_presets(monkeypatch):
         presets.register("x3", "x", matched=False, why="w", schedule_of="box-normal")
     with pytest.raises(ConfigError, match="already registered"):
         presets.register("default", "x", matched=True, why="w")
+
+
+def test_cpu_presets_train_the_small_encoder_and_the_paper_preset_the_references():
+    from tfclica.presets import CPU_SCHEDULE
+
+    for p in all_presets():
+        if p.table or p.name == "default":
+            assert p.config.encoder_widths == CPU_SCHEDULE["encoder_widths"] == (256, 256, 256)
+    paper = get_preset("sphere-vmf-paper").config
+    assert paper.encoder_widths is None and paper.hidden_widths == (100, 500, 500, 500, 500, 100)
