@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ class WidthsType(click.ParamType):
         if isinstance(value, tuple):
             return value
         if str(value).strip() == "reference":
-            return ()  # the reference's [10n, 50n, 50n, 50n, 50n, 10n] (encoder_widths None)
+            return ()  # the config's spelling of the reference's [10n, 50n, 50n, 50n, 50n, 10n]
         try:
             widths = tuple(int(w) for w in str(value).split(","))
         except ValueError:
@@ -180,10 +179,4 @@ def resolve_config(preset: str | None, config_file: Path | None, overrides: dict
         values.pop("preset", None)
     else:
         base = ExperimentConfig()
-    overrides = dict(overrides)
-    reference_widths = overrides.get("encoder_widths") == ()  # `--encoder-widths reference`
-    if reference_widths:
-        del overrides["encoder_widths"]
-    cfg = base.replace(**values).replace(**overrides)
-    # replace() ignores None values, so the reference's widths (None) are set here.
-    return dataclasses.replace(cfg, encoder_widths=None) if reference_widths else cfg
+    return base.replace(**values).replace(**overrides)

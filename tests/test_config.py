@@ -8,8 +8,11 @@ from tfclica.presets import all_presets, get_preset
 
 
 def test_toml_round_trip_is_exact():
-    cfg = dataclasses.replace(get_preset("default").config, encoder_widths=None)
-    cfg = cfg.replace(seed=7, lr=3e-4, tau=0.5)
+    cfg = get_preset("default").config.replace(seed=7, lr=3e-4, tau=0.5, encoder_widths=())
+    assert cfg.encoder_widths is None  # () is the reference's widths, as None
+    assert cfg == dataclasses.replace(get_preset("default").config, encoder_widths=None).replace(
+        seed=7, lr=3e-4, tau=0.5
+    )
     again = ExperimentConfig().replace(**parse_toml(to_toml(cfg)))
     assert again == cfg.replace(encoder_widths=cfg.hidden_widths)
     assert again.hidden_widths == (100, 500, 500, 500, 500, 100)

@@ -66,7 +66,8 @@ SCHEDULE_KEYS = (
 class ExperimentConfig:
     """Everything that defines one run: the data-generating process, the model and the schedule.
 
-    Attributes mirror the CLI flags of docs/DESIGN.md. ``encoder_widths=None`` means the reference's
+    Attributes mirror the CLI flags of docs/DESIGN.md. ``encoder_widths=None`` (or ``()``, which
+    ``replace`` passes on where it drops ``None``) means the reference's
     ``[10n, 50n, 50n, 50n, 50n, 10n]``.
     """
 
@@ -125,8 +126,8 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         _check_types(self)
-        if self.encoder_widths is not None:
-            object.__setattr__(self, "encoder_widths", tuple(self.encoder_widths))
+        if self.encoder_widths is not None:  # () -> None: the reference's widths
+            object.__setattr__(self, "encoder_widths", tuple(self.encoder_widths) or None)
         if self.dataset:  # absolute: config.toml finds it from any directory (a resume)
             object.__setattr__(self, "dataset", os.path.abspath(os.path.expanduser(self.dataset)))
         validate(self)
