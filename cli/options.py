@@ -179,4 +179,11 @@ def resolve_config(preset: str | None, config_file: Path | None, overrides: dict
         values.pop("preset", None)
     else:
         base = ExperimentConfig()
+    merged = {**values, **overrides}
+    steps = merged.get("steps", base.steps)
+    warmup = merged.get("warmup_steps", base.warmup_steps)
+    if "steps" in overrides and "warmup_steps" not in merged and warmup > steps:
+        # A short run of a preset that warms up longer (`tfclica train --steps 50`) warms up
+        # over all its steps rather than stopping at an error about a flag it never gave.
+        overrides = {**overrides, "warmup_steps": steps}
     return base.replace(**values).replace(**overrides)

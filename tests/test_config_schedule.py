@@ -14,6 +14,7 @@ from tfclica.config import (
     to_toml,
 )
 from tfclica.errors import ConfigError
+from tfclica.presets import get_preset
 
 
 def test_defaults_leave_earlier_results_unchanged():
@@ -99,3 +100,14 @@ def test_config_presets_and_cli_options_import_without_tensorflow():
         "assert 'tensorflow' not in sys.modules, 'importing tfclica.config imported TensorFlow'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_a_short_run_of_a_warming_up_preset_warms_up_over_its_steps():
+    from cli.options import resolve_config
+
+    assert get_preset("default").config.warmup_steps == 100
+    assert resolve_config(None, None, {"steps": 50}).warmup_steps == 50
+    assert resolve_config(None, None, {"steps": 500}).warmup_steps == 100  # room: kept
+    # A warmup the user gave is theirs: too long is still an error naming it.
+    with pytest.raises(ConfigError, match="warmup_steps=80 exceeds steps=50"):
+        resolve_config(None, None, {"steps": 50, "warmup_steps": 80})

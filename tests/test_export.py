@@ -210,7 +210,7 @@ def test_parity_failure_exits_1_and_keeps_the_old_export(tmp_path, exported, mon
     assert [p.name for p in tmp_path.iterdir()] == ["export"]
 
 
-@pytest.mark.parametrize("head", ["learnable-sphere", "box", "none"])
+@pytest.mark.parametrize("head", ["learnable-sphere", "box", "linear-box", "standardize", "none"])
 def test_every_head_exports_with_parity(tmp_path, head, make_run_dir):
     _, run_dir, _ = make_run_dir(tmp_path / f"run-{head}", head=head, seed=4)
     metadata = export_run(run_dir, tmp_path / "out")

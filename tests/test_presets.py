@@ -101,7 +101,7 @@ def test_every_preset_says_how_to_run_it_and_what_is_known():
     m = measured[0].measured
     assert (m.metric, m.value, m.minutes, m.date) == ("r2_linear_heldout", 0.990, 3.4, "2026-12-01")
     m = measured[1].measured
-    assert (m.metric, m.value, m.minutes) == ("r2_linear_heldout", 0.711, 24.2)
+    assert (m.metric, m.value, m.minutes) == ("r2_linear_heldout", 0.742, 26.2)
     assert get_preset("box-laplace").expected == "mcc_pearson not measured"
     assert get_preset("sphere-vmf1").expected == "r2_linear_heldout not measured"
 
@@ -121,7 +121,7 @@ def test_presets_prints_every_field_on_one_line_each(capsys):
     default = lines[0]
     assert "r2_linear_heldout 0.99 in 3.4 min (2026-12-01, idle 2-core CPU)" in default
     image = lines[[p.name for p in all_presets()].index("3dident")]
-    assert "r2_linear_heldout 0.711 in 24.2 min (2026-12-01, idle 2-core CPU)" in image
+    assert "r2_linear_heldout 0.742 in 26.2 min (2026-12-02, idle 2-core CPU)" in image
     assert all("not measured" in line for line in lines[1:] if line != image)
     assert lines[[p.name for p in all_presets()].index("box-normal-l1")].split()[1:3] == [
         "box/3",

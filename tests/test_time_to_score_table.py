@@ -1,19 +1,14 @@
 """tools/time_to_score_table.py: counts, means and stds of the seconds to each threshold."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "time_to_score_table.py"
+from tool_modules import load_tool
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("time_to_score_table", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("time_to_score_table")
 
 
 def _run(directory: Path, final: float, seconds_to_09: float | None) -> None:

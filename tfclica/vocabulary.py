@@ -9,7 +9,7 @@ SPACES = ("sphere", "box", "unbounded")
 MARGINALS = ("uniform", "normal", "laplace", "gennorm")
 CONDITIONALS = ("vmf", "normal", "laplace", "gennorm")
 LOSSES = ("cosine", "lp", "ntxent", "align-uniform")
-HEADS = ("sphere", "learnable-sphere", "box", "none")
+HEADS = ("sphere", "learnable-sphere", "box", "linear-box", "standardize", "none")
 
 # Vocabularies whose values need a word of explanation: the dict is the vocabulary (its keys, in
 # order) and the CLI's help text (the notes), so neither is written twice.
