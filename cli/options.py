@@ -12,6 +12,7 @@ from tfclica.config import (  # TensorFlow-free: the vocabularies live there, on
     ENCODER_NOTES,
     IMAGE_SIZES,
     LR_SCHEDULE_NOTES,
+    NEGATIVES_NOTES,
     OBJECTIVE_NOTES,
     OBSERVATION_NOTES,
     OUTPUT_INIT_NOTES,
@@ -74,6 +75,7 @@ SETTING_FLAGS: tuple[tuple[str, Any, str], ...] = (
     ("--loss", choice("loss"), "the model's InfoNCE member"),
     ("--model-p", float, "exponent p of the lp loss"),
     ("--tau", float, "temperature"),
+    ("--negatives", choice("negatives"), notes_help("an lp anchor's contrast", NEGATIVES_NOTES)),
     ("--head", choice("head"), "encoder output normalisation"),
     ("--observations", choice("observations"), notes_help("observations", OBSERVATION_NOTES)),
     (

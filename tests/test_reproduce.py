@@ -128,3 +128,15 @@ def test_a_rerun_skips_finished_runs_and_resumes_started_ones(smoke_table):
     codes = reproduce.execute(plan, lines.append, _in_process_train(calls))
     assert codes == {interrupted.out: 0}
     assert calls == [["train", "--resume", "--out", str(interrupted.out)]]
+
+
+def test_the_reference_and_paper_schedules_train_the_references_negatives(tmp_path):
+    from tfclica.presets import get_preset
+    from tfclica.reproduce import PlannedRun
+
+    row = get_preset("box-laplace")  # its own preset contrasts with the positives
+    assert row.config.negatives == "positives"
+    for schedule in ("reference", "paper"):
+        args = PlannedRun(row, 0, schedule, tmp_path).train_args()
+        assert args[args.index("--negatives") + 1] == "anchors"
+    assert "--negatives" not in PlannedRun(row, 0, "quick", tmp_path).train_args()

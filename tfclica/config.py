@@ -24,6 +24,8 @@ from tfclica.vocabulary import (  # noqa: F401 - part of this module's API
     LR_SCHEDULE_NOTES,
     LR_SCHEDULES,
     MARGINALS,
+    NEGATIVES,
+    NEGATIVES_NOTES,
     OBJECTIVE_NOTES,
     OBJECTIVES,
     OBSERVATION_NOTES,
@@ -89,6 +91,7 @@ class ExperimentConfig:
     loss: str = "cosine"
     model_p: float = 2.0
     tau: float = 1.0
+    negatives: str = "anchors"  # NEGATIVES: "positives" drops the reference's self term (lp)
     head: str = "sphere"
     encoder_widths: tuple[int, ...] | None = None
     objective: str = "unsupervised"
@@ -232,6 +235,8 @@ def validate(cfg: ExperimentConfig) -> None:
         "lr",
     ):
         _require_positive(name, getattr(cfg, name))
+    if cfg.negatives != "anchors" and cfg.loss != "lp":
+        raise ConfigError(f"negatives={cfg.negatives!r} needs loss='lp', got loss={cfg.loss!r}")
     _validate_schedule(cfg)
     parse_stop_at(cfg.stop_at)
     if not isinstance(cfg.seed, int) or cfg.seed < 0:

@@ -45,6 +45,11 @@ LR_SCHEDULE_NOTES = {
     "warmup-cosine": "linear warmup, then cosine decay to lr * lr_final_fraction",
     "warmup-linear": "linear warmup, then linear decay to lr * lr_final_fraction",
 }
+# What an Lp InfoNCE anchor is contrasted with (tfclica.losses.lp_infonce).
+NEGATIVES_NOTES = {
+    "anchors": "the batch's anchors, itself included at distance 0, and its positive (reference)",
+    "positives": "the batch's positives, its own the one to pick: no self term (lp only)",
+}
 # How the encoder's output layer starts (tfclica.output_init).
 OUTPUT_INIT_NOTES = {
     "glorot": "Keras' Glorot initialisation, as every layer",
@@ -69,6 +74,7 @@ LR_SCHEDULES = tuple(LR_SCHEDULE_NOTES)
 OBSERVATIONS = tuple(OBSERVATION_NOTES)
 ENCODERS = tuple(ENCODER_NOTES)
 OUTPUT_INITS = tuple(OUTPUT_INIT_NOTES)
+NEGATIVES = tuple(NEGATIVES_NOTES)
 IMAGE_ENCODERS = ENCODERS[1:]
 
 # Every config key with a fixed vocabulary, and its values (the CLI's click.Choice lists).
@@ -77,6 +83,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "marginal": MARGINALS,
     "conditional": CONDITIONALS,
     "loss": LOSSES,
+    "negatives": NEGATIVES,
     "head": HEADS,
     "objective": OBJECTIVES,
     "strategy": STRATEGIES,

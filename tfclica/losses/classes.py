@@ -81,13 +81,28 @@ class LpInfoNCE(_DistanceLoss):
         tau: temperature.
         p: exponent, any real ``p > 0``.
         alpha: weight of the positive term (the reference's default 1/2).
+        negatives: ``"anchors"`` (the reference's: the batch's anchors, self included, and the
+            positive) or ``"positives"`` (the batch's positives, the anchor's own among them:
+            the InfoNCE of CPC, with no self term).
     """
 
-    def __init__(self, tau=1.0, p=2.0, alpha=0.5, name="lp_infonce", **kwargs):
+    def __init__(self, tau=1.0, p=2.0, alpha=0.5, negatives="anchors", name="lp_infonce", **kwargs):
         super().__init__(tau, p, alpha, name=name, **kwargs)
+        if negatives not in ("anchors", "positives"):
+            raise ConfigError(f"negatives={negatives!r} is not one of: anchors, positives")
+        self.negatives = negatives
+        self.needs_all_positives = negatives == "positives"
 
     def per_anchor(self, anchors, positives, all_anchors=None, all_positives=None, offset=0):
+        if self.negatives == "positives":
+            candidates = positives if all_positives is None else all_positives
+            return lp_infonce(
+                anchors, positives, self.tau, self.p, candidates, self.alpha, own_positive=True
+            )
         return lp_infonce(anchors, positives, self.tau, self.p, all_anchors, self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "negatives": self.negatives}
 
 
 @keras.saving.register_keras_serializable(package="tfclica")
@@ -124,15 +139,18 @@ class AlignUniform(_DistanceLoss):
         return align_uniform(anchors, positives, self.tau, self.p, all_anchors, self.alpha)
 
 
-def build_loss(name: str, tau: float = 1.0, p: float = 2.0) -> _InfoNCELoss:
-    """The loss called ``name`` (the ``--loss`` vocabulary: cosine, lp, ntxent, align-uniform).
+def build_loss(
+    name: str, tau: float = 1.0, p: float = 2.0, negatives: str = "anchors"
+) -> _InfoNCELoss:
+    """The loss called ``name`` (the ``--loss`` vocabulary: cosine, lp, ntxent, align-uniform);
+    ``negatives`` is :class:`LpInfoNCE`'s (the other losses take only ``"anchors"``).
 
     Raises:
         ConfigError: ``name`` is none of them.
     """
     builders = {
         "cosine": lambda: CosineInfoNCE(tau),
-        "lp": lambda: LpInfoNCE(tau, p),
+        "lp": lambda: LpInfoNCE(tau, p, negatives=negatives),
         "ntxent": lambda: NTXent(tau),
         "align-uniform": lambda: AlignUniform(tau, p),
     }

@@ -48,7 +48,13 @@ def cosine_infonce(anchors, positives, tau: float = 1.0, negatives=None, alpha: 
 
 
 def lp_infonce(
-    anchors, positives, tau: float = 1.0, p: float = 2.0, negatives=None, alpha: float = 0.5
+    anchors,
+    positives,
+    tau: float = 1.0,
+    p: float = 2.0,
+    negatives=None,
+    alpha: float = 0.5,
+    own_positive: bool = False,
 ):
     """Per-anchor Lp InfoNCE (the reference's ``LpSimCLRLoss``, ``simclr_compatibility_mode``).
 
@@ -64,14 +70,21 @@ def lp_infonce(
         p: exponent of the distance.
         negatives: ``[m, n]`` encodings used as negatives (default ``anchors``).
         alpha: weight of the positive term.
+        own_positive: ``negatives`` already holds each anchor's positive (e.g. the batch's
+            positives, CPC's InfoNCE): the logsumexp runs over them alone, without the extra
+            ``-d_ii~/tau``. With the anchors as negatives the anchor itself is a candidate at
+            distance 0, which at a sharp model's scale outweighs every other term; with the
+            positives it is not (docs/RESULTS.md, box-laplace).
 
     Returns:
         ``[batch]`` per-anchor losses.
     """
     anchors = tf.convert_to_tensor(anchors)
     negatives = anchors if negatives is None else negatives
+    if own_positive and negatives is anchors:
+        raise ValueError("own_positive=True needs the positives among the negatives, not anchors")
     pos = lp_distance(anchors, positives, p) / tau
-    lse = lp_logsumexp(anchors, negatives, p, tau, column=-pos)
+    lse = lp_logsumexp(anchors, negatives, p, tau, column=None if own_positive else -pos)
     return 2.0 * (alpha * pos + (1.0 - alpha) * lse)
 
 

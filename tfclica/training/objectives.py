@@ -64,4 +64,5 @@ def build_objective(cfg, name: str) -> Objective:
     """The objective called ``name`` (``unsupervised``: the config's loss; ``supervised``)."""
     if name == "supervised":
         return SupervisedObjective()
-    return ContrastiveObjective(build_loss(cfg.loss, tau=cfg.tau, p=cfg.model_p))
+    loss = build_loss(cfg.loss, tau=cfg.tau, p=cfg.model_p, negatives=cfg.negatives)
+    return ContrastiveObjective(loss)
