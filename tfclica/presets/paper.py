@@ -203,6 +203,7 @@ register(
     "box head",
     matched=True,
     why="L1 similarity is the Laplace pairs' log-density and the box head is the data's box",
+    measured=Measurement("mcc_pearson", 0.985, 8.0, "2026-12-02", "idle 2-core CPU"),
     table="box",
     row=1,
     conditional="laplace",
