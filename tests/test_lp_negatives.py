@@ -66,3 +66,8 @@ def test_config_round_trip_and_objective():
         validate(ExperimentConfig(loss="cosine", negatives="positives"))
     with pytest.raises(ConfigError, match="negatives='others'"):
         validate(ExperimentConfig(loss="lp", negatives="others"))
+
+
+def test_an_unknown_contrast_is_refused_by_the_loss_itself():
+    with pytest.raises(ConfigError, match="negatives='others' is not one of: anchors, positives"):
+        LpInfoNCE(negatives="others")

@@ -13,6 +13,7 @@ import keras
 
 from tfclica.errors import ConfigError
 from tfclica.losses.functional import align_uniform, cosine_infonce, lp_infonce, ntxent
+from tfclica.vocabulary import NEGATIVES
 
 
 class _InfoNCELoss(keras.losses.Loss):
@@ -88,8 +89,8 @@ class LpInfoNCE(_DistanceLoss):
 
     def __init__(self, tau=1.0, p=2.0, alpha=0.5, negatives="anchors", name="lp_infonce", **kwargs):
         super().__init__(tau, p, alpha, name=name, **kwargs)
-        if negatives not in ("anchors", "positives"):
-            raise ConfigError(f"negatives={negatives!r} is not one of: anchors, positives")
+        if negatives not in NEGATIVES:
+            raise ConfigError(f"negatives={negatives!r} is not one of: {', '.join(NEGATIVES)}")
         self.negatives = negatives
         self.needs_all_positives = negatives == "positives"
 
