@@ -61,9 +61,9 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", help="default: around the matched s")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    matched = (args.tau / args.conditional_scale**args.p) ** (1.0 / args.p)
-    if args.conditional == "normal":  # log-density -|d|^2 / (2 sigma^2)
-        matched = (args.tau / (2.0 * args.conditional_scale**2)) ** 0.5
+    # Matched: s^p |d|^p / tau is the pairs' -log-density, |d| / b or |d|^2 / (2 sigma^2).
+    spread = {"laplace": args.conditional_scale, "normal": 2**0.5 * args.conditional_scale}
+    matched = (args.tau / spread[args.conditional] ** args.p) ** (1.0 / args.p)
     scales = args.scales or [round(matched * f, 4) for f in SCALES]
     print(f"matched scale s = {matched:g}")
     rng = np.random.default_rng(args.seed)
