@@ -73,3 +73,13 @@ def test_step_gemms_count_the_lp_kernels_products(batch):
     for preset in ("box-laplace", "box-gennorm3"):
         cfg = get_preset(preset).config.replace(batch_size=batch)
         assert not [g for g in step_gemms(cfg) if "block" in g.label]
+
+
+def test_bench_reports_the_xla_mode_that_ran():
+    # auto at batch 16 would compile the whole step for an MLP; a CNN on a CPU runs oneDNN's
+    # kernels with only the sampling and the renderer compiled, and the report must say so.
+    cfg = get_preset("3dident").config.replace(
+        image_size=16, batch_size=16, steps_per_call=1, eval_samples=64, warmup_steps=0
+    )
+    r = run_bench(cfg, steps=1, repeats=1, warmup=1, gemm_shape=(64, 64, 64))
+    assert (r["xla"], r["batch_size"]) == ("sampling", 16)

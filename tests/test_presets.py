@@ -101,7 +101,7 @@ def test_every_preset_says_how_to_run_it_and_what_is_known():
     m = measured[0].measured
     assert (m.metric, m.value, m.minutes, m.date) == ("r2_linear_heldout", 0.990, 3.4, "2026-12-01")
     m = measured[1].measured
-    assert (m.metric, m.value, m.minutes) == ("r2_linear_heldout", 0.742, 26.2)
+    assert (m.metric, m.value, m.minutes) == ("r2_linear_heldout", 0.925, 25.2)
     m = measured[2].measured
     assert (m.metric, m.value, m.minutes) == ("mcc_pearson", 0.985, 8.0)
     assert get_preset("box-gennorm3").expected == "mcc_pearson not measured"
@@ -123,7 +123,7 @@ def test_presets_prints_every_field_on_one_line_each(capsys):
     default = lines[0]
     assert "r2_linear_heldout 0.99 in 3.4 min (2026-12-01, idle 2-core CPU)" in default
     image = lines[[p.name for p in all_presets()].index("3dident")]
-    assert "r2_linear_heldout 0.742 in 26.2 min (2026-12-02, idle 2-core CPU)" in image
+    assert "r2_linear_heldout 0.925 in 25.2 min (2026-12-05, idle 2-core CPU)" in image
     box = lines[[p.name for p in all_presets()].index("box-laplace")]
     assert "mcc_pearson 0.985 in 8 min (2026-12-02, idle 2-core CPU)" in box
     assert all("not measured" in line for line in lines[1:] if line not in (image, box))

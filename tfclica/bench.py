@@ -106,11 +106,12 @@ def run_bench(
 ) -> dict:
     """Benchmark the train step of ``cfg``; returns the fields of ``tfclica bench --json``."""
     from tfclica.rundir import prepare_run_dir
-    from tfclica.training import TrainingRun, resolve_xla_mode
+    from tfclica.training import TrainingRun
 
     with tempfile.TemporaryDirectory(prefix="tfclica-bench-") as tmp:
         run = TrainingRun(cfg, prepare_run_dir(Path(tmp) / "run"))
         step_fn = run.train_step
+        xla_mode = step_fn.xla_mode  # what ran (auto resolves by encoder, device and batch)
         t0 = time.perf_counter()
         _time_steps(step_fn, warmup)
         compile_seconds = time.perf_counter() - t0
@@ -128,7 +129,7 @@ def run_bench(
     return {
         "preset": cfg.preset,
         "batch_size": cfg.batch_size,
-        "xla": resolve_xla_mode(cfg.xla, cfg.batch_size),
+        "xla": xla_mode,
         "precision": cfg.precision,
         "steps": steps,
         "repeats": repeats,

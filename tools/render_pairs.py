@@ -1,7 +1,8 @@
 """Write a picture of rendered positive pairs of the 3dident preset (docs/images/3dident_pairs.png).
 
-Top row: images of z ~ uniform([-1, 1]^10); bottom row: their partners z~ ~ truncated
-Normal(z, 0.1). Run: ``python tools/render_pairs.py [--out FILE] [--pairs K] [--image-size S]``.
+Top row: images of z ~ uniform([-1, 1]^10); bottom row: their partners z~ drawn from the
+preset's conditional (truncated Normal(z, sigma), sigma its ``conditional_scale``).
+Run: ``python tools/render_pairs.py [--out FILE] [--pairs K] [--image-size S]``.
 """
 
 from __future__ import annotations

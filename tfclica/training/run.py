@@ -52,6 +52,15 @@ LATENTS_PICTURE = "latents.png"
 TRAINING_PICTURE = "training.png"
 
 
+def picture_alignment(cfg: ExperimentConfig) -> str:
+    """How ``latents.png`` aligns the encodings with the latents: ``"linear"`` (the affine map
+    behind the linear R^2) where the setting identifies z only up to an orthogonal map (the
+    sphere, and any L2 model, whose similarity is rotation-invariant: the 3dident preset's),
+    ``"permutation"`` (permutation, sign and scale, as MCC) otherwise."""
+    l2_model = cfg.loss in ("lp", "align-uniform") and cfg.model_p == 2
+    return "linear" if cfg.space == "sphere" or l2_model else "permutation"
+
+
 class TrainingRun:
     """Trains one experiment into a run directory.
 
@@ -290,8 +299,8 @@ class TrainingRun:
         return metrics
 
     def write_pictures(self, history: list[dict]) -> None:
-        """``latents.png`` (each true latent against its recovered dimension after the metric's
-        alignment: orthogonal/affine on the sphere, permutation and sign otherwise) and
+        """``latents.png`` (each true latent against its recovered dimension after the
+        alignment of :func:`picture_alignment`) and
         ``training.png`` (loss, R^2, MCC against steps and seconds)."""
         from tfclica.plots import plot_latents, plot_training_curves
 
@@ -302,7 +311,7 @@ class TrainingRun:
         else:
             z, x = sample_observations(self.sampler, self.source, self.cfg.eval_samples, seed)
             names = getattr(self.source, "factor_names", None)  # images: the factors' names
-        alignment = "linear" if self.cfg.space == "sphere" else "permutation"
+        alignment = picture_alignment(self.cfg)
         plot_latents(z, self.encode(x), self.run_dir.path / LATENTS_PICTURE, alignment, names)
         if history:
             plot_training_curves(history, self.run_dir.path / TRAINING_PICTURE)

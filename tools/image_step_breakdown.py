@@ -1,0 +1,69 @@
+"""Where the time of one 3dident train step goes: the renderer and the CNN, each timed alone.
+
+Run:  python tools/image_step_breakdown.py [--batch-size 256] [--image-size 32] [--repeats 7]
+
+A step renders both views of ``batch`` pairs (``2 * batch`` images, one XLA program) and runs
+the CNN forward and backward on them. Printed: the renderer's milliseconds at several march
+steps, and the CNN's forward+backward under XLA and as a TF graph (oneDNN's kernels), in
+float32 and mixed bfloat16. Medians after two warm-up calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+def median_ms(fn, repeats: int) -> float:
+    """Median wall milliseconds of ``fn()`` after two warm-up calls."""
+    fn()
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch-size", type=int, default=256, help="pairs per step")
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--march-steps", type=int, nargs="+", default=[32, 24, 20])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+
+    import keras
+    import tensorflow as tf
+
+    from tfclica.conv_encoders import build_cnn_encoder
+    from tfclica.data.renderer import render
+
+    images, size = 2 * args.batch_size, args.image_size
+    z = tf.random.stateless_uniform([images, 10], [0, 1], -1.0, 1.0)
+    for steps in args.march_steps:
+        fn = tf.function(lambda z, steps=steps: render(z, size, steps), jit_compile=True)
+        ms = median_ms(lambda fn=fn: fn(z).numpy(), args.repeats)
+        print(f"render {images} images {size}x{size}, {steps} march steps: {ms:.1f} ms")
+    x = tf.random.stateless_uniform([images, size, size, 3], [0, 2])
+    for dtype in (None, "mixed_bfloat16"):
+        encoder = build_cnn_encoder((size, size, 3), 10, seed=0, dtype=dtype)
+        for jit in (True, False):
+
+            @tf.function(jit_compile=jit)
+            def forward_backward(x, encoder=encoder):
+                with tf.GradientTape() as tape:
+                    h = encoder(x, training=True)
+                    loss = tf.reduce_mean(tf.square(h))
+                return loss, tape.gradient(loss, encoder.trainable_variables)
+
+            ms = median_ms(lambda f=forward_backward: f(x)[0].numpy(), args.repeats)
+            how = "XLA" if jit else "graph (oneDNN)"
+            print(f"CNN forward+backward {images} images, {dtype or 'float32'}, {how}: {ms:.1f} ms")
+    keras.backend.clear_session()
+
+
+if __name__ == "__main__":
+    main()
