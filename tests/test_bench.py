@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import tensorflow as tf
 
 from tfclica.bench import model_flops_per_step, run_bench
 from tfclica.flops import step_gemms
@@ -75,6 +76,9 @@ def test_step_gemms_count_the_lp_kernels_products(batch):
         assert not [g for g in step_gemms(cfg) if "block" in g.label]
 
 
+@pytest.mark.skipif(
+    bool(tf.config.list_logical_devices("GPU")), reason="with a GPU, auto compiles the step"
+)
 def test_bench_reports_the_xla_mode_that_ran():
     # auto at batch 16 would compile the whole step for an MLP; a CNN on a CPU runs oneDNN's
     # kernels with only the sampling and the renderer compiled, and the report must say so.

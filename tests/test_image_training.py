@@ -36,7 +36,7 @@ def test_bad_image_settings_name_the_value(settings, needle):
 
 
 def test_3dident_preset_is_the_reference_setting_at_the_width_it_trains_on():
-    # sigma 0.25, not the reference's nominal 0.1: its nearest-image pairs are 0.264 apart per
+    # sigma 0.25, not the reference's nominal 0.1: its nearest-image pairs are 0.261 apart per
     # coordinate on the published dataset (tools/pair_width.py; tests/test_pair_width.py).
     cfg = get_preset("3dident").config
     assert (cfg.space, cfg.box_low, cfg.box_high, cfg.dim) == ("box", -1.0, 1.0, 10)

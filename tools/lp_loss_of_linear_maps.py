@@ -1,16 +1,16 @@
 """The reference's Lp InfoNCE of the linear encoders h = s z on box pairs, against the scale s.
 
 On a box with truncated pairs and the matched Lp model, the matched encoder is h = z (with tau
-the conditional's: box-laplace, b = 0.05, p = 1, tau = 0.05; 3dident, sigma = 0.1, p = 2,
-tau = 2 sigma^2 = 0.02), or any h = z / sqrt[p](tau') at another tau'. This evaluates the loss
-the presets train (``tfclica.losses.lp_infonce``: d_pos / tau + logsumexp over the batch's
-anchors, self included at distance 0, and the positive) of every h = s z on one fresh batch,
-so one can see which scale a batch of that size prefers among the linear maps (s = 1 is
-matched) and compare with the loss a trained encoder logs.
+the conditional's: box-laplace, b = 0.05, p = 1, tau = 0.05; 3dident before the sixth session,
+sigma = 0.1, p = 2, tau = 2 sigma^2 = 0.02), or any h = z / sqrt[p](tau') at another tau'.
+This evaluates the loss the presets train (``tfclica.losses.lp_infonce``: d_pos / tau +
+logsumexp over the batch's anchors, self included at distance 0, and the positive) of every
+h = s z on one fresh batch, so one can see which scale a batch of that size prefers among the
+linear maps (s = 1 is matched) and compare with the loss a trained encoder logs.
 
 Run:  python tools/lp_loss_of_linear_maps.py --batch 1024 4096          (box-laplace at tau 1)
       python tools/lp_loss_of_linear_maps.py --conditional normal --conditional-scale 0.1 \\
-          --p 2 --box -1 1 --tau 0.02 --batch 256                         (3dident)
+          --p 2 --box -1 1 --tau 0.02 --batch 256          (3dident at the reference's sigma 0.1)
 """
 
 from __future__ import annotations

@@ -355,10 +355,11 @@ for _row, _conditional in ((7, "normal"), (8, "laplace")):
 # Normal conditional, L2 InfoNCE with no head; a small CNN on 32x32 images (the CPU schedule;
 # 64x64 has 4x the pixels; wider or stride-1 CNNs scored lower at equal time). sigma = 0.25: the
 # reference asks for sigma 0.1 but trains on the published images nearest to z and z~, whose
-# latents are 0.264 apart per coordinate (RMS; exact sigma-0.1 pairs: 0.097; `python
+# latents are 0.261 apart per coordinate (RMS; exact sigma-0.1 pairs: 0.097; `python
 # tools/pair_width.py`), so 0.25 is the width it trains on. Exact sigma-0.1 pairs
-# (`--conditional-scale 0.1 --tau 0.02`) reached 0.742 in 26.2 minutes (9,500 steps, 32 march
-# steps; the rotations and position z poorly); sigma 0.25 on the same schedule 0.898 in 21.7,
+# (`--conditional-scale 0.1 --tau 0.02`) reached 0.742 in 26.2 minutes on the earlier schedule
+# (9,500 steps, 32 march steps; the rotations and position z poorly; not run on this one);
+# sigma 0.25 on that schedule 0.898 in 21.7,
 # every factor above 0.74; with 24 march steps (faster) and 12,500 steps, this preset: 0.925 in
 # 25.2 minutes, 0.9 first at step 7,500. Without a head tau only scales the encoder's outputs:
 # tau = 2 sigma^2 makes the matched encoder z itself. RESULTS.md, "Images".
