@@ -359,10 +359,10 @@ for _row, _conditional in ((7, "normal"), (8, "laplace")):
 # tools/pair_width.py`), so 0.25 is the width it trains on. Exact sigma-0.1 pairs
 # (`--conditional-scale 0.1 --tau 0.02`) reached 0.742 in 26.2 minutes on the earlier schedule
 # (9,500 steps, 32 march steps; the rotations and position z poorly; not run on this one);
-# sigma 0.25 on that schedule 0.898 in 21.7,
-# every factor above 0.74; with 24 march steps (faster) and 12,500 steps, this preset: 0.925 in
-# 25.2 minutes, 0.9 first at step 7,500. Without a head tau only scales the encoder's outputs:
-# tau = 2 sigma^2 makes the matched encoder z itself. RESULTS.md, "Images".
+# sigma 0.25 on that schedule 0.898 in 21.7, every factor above 0.74; with 24 march steps
+# (faster) and 12,500 steps, this preset: 0.925 in 25.2 minutes, 0.9 first at step 7,500 (seed
+# 1: 0.921 in 27.7). Without a head tau only scales the encoder's outputs: tau = 2 sigma^2
+# makes the matched encoder z itself. RESULTS.md, "Images".
 # On an accelerator: `tfclica train --preset 3dident --encoder resnet18 --image-size 64`.
 register(
     "3dident",
