@@ -64,9 +64,11 @@ def test_every_preset_samples_inside_its_space_eager_and_xla_alike(preset):
     assert bool(tf.reduce_all(space.contains(z))) and bool(tf.reduce_all(space.contains(z_tilde)))
     ez, ez_tilde = sampler.sample_pairs(NUM, seed)
     # Same integer bits; float transforms differ by ulps (values here are O(1), or up to ~10 for
-    # R^n marginals).
+    # R^n marginals). A truncated conditional's inverse CDF multiplies them by the scale over the
+    # density, large where the box face cuts the tail (measured: 1.9e-5 at one of 5,120 values
+    # for 3dident's sigma 0.25), so z~ gets 1e-4.
     np.testing.assert_allclose(ez.numpy(), z.numpy(), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(ez_tilde.numpy(), z_tilde.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ez_tilde.numpy(), z_tilde.numpy(), rtol=1e-5, atol=1e-4)
     assert sampler.sample_marginal(NUM, seed).shape == (NUM, cfg.dim)
     if cfg.conditional != "vmf":
         # Concentrated conditionals: z~ stays near z (scale 0.05 per coordinate, so typical
