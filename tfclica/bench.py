@@ -25,7 +25,7 @@ from tfclica.latents import seeds
 GEMM_SHAPE = (4096, 4096, 4096)
 
 
-def _median_seconds(call, repeats: int) -> float:
+def median_seconds(call, repeats: int) -> float:
     """Median wall time of ``call(i)`` for ``i = 1..repeats``, after one warm-up ``call(0)``.
 
     ``call`` must wait for its result (e.g. end in ``.numpy()``).
@@ -45,7 +45,7 @@ def gemm_peak_gflops(shape=GEMM_SHAPE, repeats: int = 5) -> float:
     a = tf.random.stateless_normal([m, k], seed=[1, 2])
     b = tf.random.stateless_normal([k, n], seed=[3, 4])
     matmul = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)[:1, :1]))
-    seconds = _median_seconds(lambda _: matmul(a, b).numpy(), repeats)
+    seconds = median_seconds(lambda _: matmul(a, b).numpy(), repeats)
     return 2.0 * m * k * n / seconds / 1e9
 
 
@@ -84,7 +84,7 @@ def gemm_only_seconds(cfg: ExperimentConfig, repeats: int = 5) -> float:
                 done = done + tf.cast(c[0, 0], tf.float32)  # a data edge: grappler prunes
         return done  # nodes whose outputs feed only control edges
 
-    return _median_seconds(lambda _: run(operands).numpy(), repeats)
+    return median_seconds(lambda _: run(operands).numpy(), repeats)
 
 
 def _time_steps(train_step, steps: int) -> float:
@@ -120,7 +120,7 @@ def run_bench(
         peak_after = gemm_peak_gflops(gemm_shape)
         step_seconds = statistics.median(step_times)
         sampling_seconds = _sampling_seconds(run, cfg)
-        eval_seconds = _median_seconds(run.quick_scores, repeats=3)
+        eval_seconds = median_seconds(run.quick_scores, repeats=3)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gemm_seconds = gemm_only_seconds(cfg)  # after the RSS: its operands are not the step's
     flops = model_flops_per_step(cfg)
@@ -164,7 +164,7 @@ def _sampling_seconds(run, cfg: ExperimentConfig, repeats: int = 20) -> float:
         z, z_tilde = run.sampler.sample_pairs(cfg.batch_size, seeds.fold(cfg.seed, step))
         return tf.reduce_sum(run.source(tf.concat([z, z_tilde], 0)))
 
-    return _median_seconds(lambda i: draw(tf.constant(i)).numpy(), repeats)
+    return median_seconds(lambda i: draw(tf.constant(i)).numpy(), repeats)
 
 
 def format_report(r: dict) -> str:

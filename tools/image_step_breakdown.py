@@ -6,30 +6,16 @@ A step renders both views of ``batch`` pairs (``2 * batch`` images, one XLA prog
 the CNN forward and backward on them. Printed: the renderer's milliseconds at several march
 steps (and the share of channel values that differ from a 96-step render), and the CNN's
 forward+backward under XLA and as a TF graph (oneDNN's kernels), in float32 and mixed
-bfloat16. Medians after two warm-up calls.
+bfloat16. Medians after a warm-up call (``tfclica.bench.median_seconds``).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 EXACT_MARCH_STEPS = 96  # the render the cheaper step counts are compared with
-
-
-def median_ms(fn, repeats: int) -> float:
-    """Median wall milliseconds of ``fn()`` after two warm-up calls."""
-    fn()
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
 
 
 def main() -> None:
@@ -40,9 +26,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
 
-    import keras
     import tensorflow as tf
 
+    from tfclica.bench import median_seconds
     from tfclica.conv_encoders import build_cnn_encoder
     from tfclica.data.renderer import render, to_uint8
 
@@ -51,7 +37,7 @@ def main() -> None:
     exact = to_uint8(render(z, size, EXACT_MARCH_STEPS)).numpy().astype(int)
     for steps in args.march_steps:
         fn = tf.function(lambda z, steps=steps: render(z, size, steps), jit_compile=True)
-        ms = median_ms(lambda fn=fn: fn(z).numpy(), args.repeats)
+        ms = 1e3 * median_seconds(lambda _, fn=fn: fn(z).numpy(), args.repeats)
         off = np.abs(to_uint8(fn(z)).numpy().astype(int) - exact) > 2
         print(
             f"render {images} images {size}x{size}, {steps} march steps: {ms:.1f} ms; "
@@ -70,10 +56,9 @@ def main() -> None:
                     loss = tf.reduce_mean(tf.square(h))
                 return loss, tape.gradient(loss, encoder.trainable_variables)
 
-            ms = median_ms(lambda f=forward_backward: f(x)[0].numpy(), args.repeats)
+            ms = 1e3 * median_seconds(lambda _, f=forward_backward: f(x)[0].numpy(), args.repeats)
             how = "XLA" if jit else "graph (oneDNN)"
             print(f"CNN forward+backward {images} images, {dtype or 'float32'}, {how}: {ms:.1f} ms")
-    keras.backend.clear_session()
 
 
 if __name__ == "__main__":

@@ -28,16 +28,18 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
+    from tfclica.data.layout import read_folder
     from tfclica.data.renderer import to_uint8
     from tfclica.data.source import RenderedImages
     from tfclica.evaluation import chunked_encoder
     from tfclica.factor_scores import per_factor_scores
     from tfclica.metrics import linear_r2
 
-    info = json.loads((args.folder / "render.json").read_text())
-    mean = np.asarray(info["channel_mean"], np.float32)
-    std = np.asarray(info["channel_std"], np.float32)
-    source = RenderedImages(int(info["image_size"]), int(info["renderer"]["march_steps"]))
+    folder = read_folder(args.folder)  # the statistics the loader normalised with
+    mean, std = (np.asarray(v, np.float32) for v in (folder.channel_mean, folder.channel_std))
+    # The folder's own renderer (refused if this tfclica draws another scene version).
+    spec = json.loads((args.folder / "render.json").read_text())["renderer"]
+    source = RenderedImages.from_saved(spec, {})
     z = tf.random.stateless_uniform([args.samples, 10], [args.seed, 7], -1.0, 1.0)
     x = (to_uint8(source(z)).numpy().astype(np.float32) / 255.0 - mean) / std
     encoder = keras.models.load_model(args.run_dir / "encoder.keras", compile=False)
