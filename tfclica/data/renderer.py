@@ -62,8 +62,9 @@ _FRONT_PALE, _FRONT_SLOPE = 0.5, 3.0
 
 # Sphere-tracing steps per ray: the cost is static, so fewer steps are a faster renderer. 24
 # steps differ from 96 in 0.98% of 32x32 channel values by more than 2/255 (32 steps: 0.53%),
-# at the silhouettes' grazing rays, and take 14-24% less time (three calls); the renderer is the larger part
-# of a 3dident train step on a CPU (`python tools/image_step_breakdown.py`; docs/RESULTS.md).
+# at the silhouettes' grazing rays, and take 14-24% less time (three calls); the renderer is the
+# larger part of a 3dident train step on a CPU (`python tools/image_step_breakdown.py`;
+# docs/RESULTS.md).
 DEFAULT_MARCH_STEPS = 24
 
 
