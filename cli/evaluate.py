@@ -56,3 +56,7 @@ def command(run_dir, model, mixing, samples, seed, out):
         f"(held-out {metrics['r2_linear_heldout']:.4f}), MCC {metrics['mcc_pearson']:.4f}",
         err=True,
     )
+    from tfclica.cli.train import failure_lines
+
+    for warning in failure_lines(metrics):
+        click.echo(warning, err=True)

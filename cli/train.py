@@ -176,7 +176,10 @@ def failure_lines(m: dict) -> list[str]:
             "less of z than g's own output does"
         )
     elif m.get("below_identity_r2"):
-        lines.append("WARNING: held-out R^2 is below the identity baseline's")
+        lines.append(
+            f"WARNING: held-out R^2 {m['r2_linear_heldout']:.4f} is below the identity "
+            f"baseline's held-out {m['identity']['r2_linear_heldout']:.4f}"
+        )
     return lines
 
 
@@ -206,7 +209,7 @@ def format_scores(m: dict) -> str:
         lines.append("identity g        n/a (no generator g: the images come from a folder)")
     else:
         lines.append(
-            f"identity g        R^2 {m['identity']['r2_linear']:.4f}   "
+            f"identity g        R^2 held-out {m['identity']['r2_linear_heldout']:.4f}   "
             f"MCC {m['identity']['mcc_pearson']:.4f}"
         )
     if "wall_seconds" in m:  # absent in the nested "supervised" scores

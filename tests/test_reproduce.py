@@ -108,7 +108,7 @@ def test_table_columns_are_the_means_and_stds_of_the_runs(smoke_table):
         for column, values in {
             "r2_heldout": [m["r2_linear_heldout"] for m in runs],
             "mcc": [m["mcc_pearson"] for m in runs],
-            "identity_r2": [m["identity"]["r2_linear"] for m in runs],
+            "identity_r2": [m["identity"]["r2_linear_heldout"] for m in runs],
             "supervised_r2": [m["supervised"]["r2_linear_heldout"] for m in runs],
         }.items():
             assert float(row[f"{column}_mean"]) == pytest.approx(statistics.mean(values))

@@ -89,7 +89,7 @@ def test_run_directory_follows_the_contract(trained_run):
     assert set(on_disk) >= METRIC_KEYS
     assert on_disk["steps"] == cfg.steps and on_disk["batch_size"] == cfg.batch_size
     assert on_disk["eval_samples"] == cfg.eval_samples
-    assert set(on_disk["identity"]) == {"r2_linear", "mcc_pearson"}
+    assert set(on_disk["identity"]) == {"r2_linear", "r2_linear_heldout", "mcc_pearson", "method"}
     assert on_disk["samples_per_second"] > 0
     assert rundir.load_config(run_dir) == cfg.replace(encoder_widths=cfg.hidden_widths)
     assert rundir.load_mixing(run_dir).dim == cfg.dim

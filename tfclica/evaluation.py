@@ -21,6 +21,7 @@ from tfclica.metrics import (
     mcc,
     min_eval_samples,
     permutation_alignment,
+    ridge_r2,
 )
 from tfclica.observations import ObservationSource
 
@@ -128,27 +129,77 @@ def evaluate_encoder(
 
     Draws a fit set and a held-out set of ``num_samples`` each. Returns the metrics.json fields
     ``r2_linear``, ``r2_linear_heldout``, ``r2_nonlinear``, ``mcc_pearson``, ``mcc_spearman``,
-    ``identity``, ``eval_samples``, ``below_identity_r2`` / ``below_identity_mcc`` (the held-out
-    R^2 / the MCC is below g's own) and ``below_identity`` (both: by every measure the encoder
-    learned less than doing nothing).
+    ``identity`` (:func:`identity_baseline`), ``eval_samples``, and ``below_identity_r2`` /
+    ``below_identity_mcc`` / ``below_identity`` (:func:`baseline_flags`: like with like, by
+    every measure the encoder learned less than doing nothing when both are true).
     """
     z_fit, x_fit, z_test, x_test = fit_and_heldout(sampler, source, num_samples, seed)
     scores = identifiability_scores(
         z_fit, encode(x_fit), z_test, encode(x_test), nonlinear=nonlinear
     )
-    flat = lambda x: x.reshape(len(x), -1)  # noqa: E731 - images: the identity baseline on pixels
-    identity = identifiability_scores(flat(z_fit), flat(x_fit), flat(z_test), flat(x_test))
-    scores["identity"] = {
-        "r2_linear": identity["r2_linear"],
-        "mcc_pearson": identity["mcc_pearson"],
-    }
-    below_r2 = scores["r2_linear_heldout"] < identity["r2_linear"]
-    below_mcc = scores["mcc_pearson"] < identity["mcc_pearson"]
-    scores["below_identity_r2"] = bool(below_r2)
-    scores["below_identity_mcc"] = bool(below_mcc)
-    scores["below_identity"] = bool(below_r2 and below_mcc)
+    scores["identity"] = identity_baseline(z_fit, x_fit, z_test, x_test)
+    scores.update(baseline_flags(scores, scores["identity"]))
     scores["eval_samples"] = int(num_samples)
     return scores
+
+
+# metrics.json identity["method"]: how the baseline's R^2 was computed.
+IDENTITY_OLS = (
+    "affine least squares of z on g's output, fitted on the fit set; r2_linear in-sample, "
+    "r2_linear_heldout on the held-out set; mcc_pearson on the fit set, as the encoder's"
+)
+IDENTITY_RIDGE = (
+    "g's output has at least as many values as there are fit samples, so least squares would "
+    "interpolate the fit set: ridge regression on the standardised values, one penalty per "
+    "latent chosen by leave-one-out cross-validation on the fit set; r2_linear in-sample, "
+    "r2_linear_heldout on the held-out set; mcc_pearson on the fit set, as the encoder's"
+)
+
+
+def identity_baseline(z_fit, x_fit, z_test, x_test) -> dict:
+    """Scores of g's own output ``x`` (flattened: images score their pixels) as an encoder.
+
+    The R^2 the encoder's held-out R^2 is compared with is the baseline's held-out R^2: an
+    affine least-squares fit (the encoder's own score) while ``x`` has fewer values than there
+    are fit samples, otherwise a cross-validated ridge regression
+    (:func:`tfclica.metrics.ridge_r2`), since least squares would fit its fit set exactly and
+    score the held-out set with an unpenalised interpolant. MCC (no fit of a map, only the
+    matching) is computed on the fit set, as the encoder's.
+
+    Returns:
+        metrics.json's ``identity`` block: ``r2_linear`` (in-sample), ``r2_linear_heldout``,
+        ``mcc_pearson`` and ``method`` (how they were computed; ``ridge_alphas`` with ridge).
+    """
+    flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
+    x_fit, x_test = flat(x_fit), flat(x_test)
+    identity = {"mcc_pearson": mcc(z_fit, x_fit)}
+    if x_fit.shape[1] >= len(x_fit):
+        ridge = ridge_r2(z_fit, x_fit, z_test, x_test)
+        identity.update(
+            r2_linear=ridge["r2_linear"],
+            r2_linear_heldout=ridge["r2_linear_heldout"],
+            method=IDENTITY_RIDGE,
+            ridge_alphas=ridge["alphas"],
+        )
+    else:
+        identity.update(
+            r2_linear=linear_r2(z_fit, x_fit),
+            r2_linear_heldout=linear_r2(z_fit, x_fit, z_test, x_test),
+            method=IDENTITY_OLS,
+        )
+    return identity
+
+
+def baseline_flags(scores: dict, identity: dict) -> dict:
+    """``below_identity_r2`` (held-out R^2 against the baseline's held-out R^2),
+    ``below_identity_mcc`` (MCC against MCC on the same samples) and ``below_identity`` (both)."""
+    below_r2 = scores["r2_linear_heldout"] < identity["r2_linear_heldout"]
+    below_mcc = scores["mcc_pearson"] < identity["mcc_pearson"]
+    return {
+        "below_identity_r2": bool(below_r2),
+        "below_identity_mcc": bool(below_mcc),
+        "below_identity": bool(below_r2 and below_mcc),
+    }
 
 
 def fit_alignments(

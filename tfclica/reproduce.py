@@ -82,7 +82,7 @@ SCHEDULES: dict[str, dict[str, object]] = {
 
 # Columns of results.csv; each score column has a _mean and a _std version.
 SCORE_COLUMNS = (
-    ("identity_r2", ("identity", "r2_linear")),
+    ("identity_r2", ("identity", "r2_linear_heldout")),
     ("identity_mcc", ("identity", "mcc_pearson")),
     ("supervised_r2", ("supervised", "r2_linear_heldout")),
     ("supervised_mcc", ("supervised", "mcc_pearson")),
@@ -305,7 +305,7 @@ def results_markdown(summaries: list[dict], schedule: str, command: str) -> str:
         "",
     ]
     header = (
-        "| row | matched | identity R² | identity MCC | supervised R² | supervised MCC "
+        "| row | matched | identity R² held-out | identity MCC | supervised R² | supervised MCC "
         "| R² | R² held-out | kernel R² | MCC | minutes | status |"
     )
     for table in dict.fromkeys(s["table"] for s in summaries):
