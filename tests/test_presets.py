@@ -97,13 +97,11 @@ def test_every_preset_says_how_to_run_it_and_what_is_known():
         )
         assert p.table in ("", *TABLES) and (p.row is None) == (p.table == "")
     measured = [p for p in all_presets() if p.measured is not None]
-    assert [p.name for p in measured] == ["default", "3dident", "box-laplace"]  # so far
+    assert [p.name for p in measured] == ["default", "3dident"]  # so far
     m = measured[0].measured
     assert (m.metric, m.value, m.minutes, m.date) == ("r2_linear_heldout", 0.990, 3.4, "2026-12-01")
     m = measured[1].measured
     assert (m.metric, m.value, m.minutes) == ("r2_linear_heldout", 0.925, 25.2)
-    m = measured[2].measured
-    assert (m.metric, m.value, m.minutes) == ("mcc_pearson", 0.985, 8.0)
     assert get_preset("box-gennorm3").expected == "mcc_pearson not measured"
     assert get_preset("sphere-vmf1").expected == "r2_linear_heldout not measured"
 
@@ -124,9 +122,7 @@ def test_presets_prints_every_field_on_one_line_each(capsys):
     assert "r2_linear_heldout 0.99 in 3.4 min (2026-12-01, idle 2-core CPU)" in default
     image = lines[[p.name for p in all_presets()].index("3dident")]
     assert "r2_linear_heldout 0.925 in 25.2 min (2026-12-05, idle 2-core CPU)" in image
-    box = lines[[p.name for p in all_presets()].index("box-laplace")]
-    assert "mcc_pearson 0.985 in 8 min (2026-12-02, idle 2-core CPU)" in box
-    assert all("not measured" in line for line in lines[1:] if line not in (image, box))
+    assert all("not measured" in line for line in lines[1:] if line != image)
     assert lines[[p.name for p in all_presets()].index("box-normal-l1")].split()[1:3] == [
         "box/3",
         "mismatched",
