@@ -33,24 +33,39 @@ from tfclica.reproduce import SCHEDULES, TABLES
     "pairs | paper: the reference's (batch 6144, lr 1e-4, 300k steps; accelerators)",
 )
 @click.option("--shard", default=None, help="I/N: run only every N-th run from the I-th (0-based)")
-@click.option("--list", "list_only", is_flag=True, help="print one `tfclica train` command per run")
+@click.option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="print one `tfclica train` command per run with its estimated minutes, and the total",
+)
+@click.option(
+    "--collect",
+    "collect_only",
+    is_flag=True,
+    help="train nothing: rebuild OUT's results.md, results.csv and pictures from the records "
+    "(metrics.json) under --out",
+)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="results directory")
-def command(table, rows, seeds, schedule, shard, list_only, out):
+def command(table, rows, seeds, schedule, shard, list_only, collect_only, out):
     """Run the paper's settings grid (each run an ordinary run directory under --out), then
     write OUT/results.md and OUT/results.csv. Finished runs are skipped, interrupted ones
     resumed; with --shard only that shard's runs are made (a final call without --shard on the
-    same --out collects)."""
+    same --out collects; so does --collect, which trains nothing)."""
     from tfclica import reproduce
 
     selected = reproduce.select_rows(table, [r for r in (rows or "").split(",") if r])
     plan = reproduce.plan_runs(selected, seeds, schedule, out, reproduce.parse_shard(shard))
     if list_only:
-        for run in plan:
-            click.echo(run.command())
+        for line in reproduce.list_lines(plan):
+            click.echo(line)
         return
-    out.mkdir(parents=True, exist_ok=True)
-    reproduce.execute(plan, echo=lambda line: click.echo(line, err=True))
-    if shard is not None:
+    if collect_only and not out.is_dir():
+        raise click.BadParameter(f"{out} is not a directory of records", param_hint="--out")
+    if not collect_only:
+        out.mkdir(parents=True, exist_ok=True)
+        reproduce.execute(plan, echo=lambda line: click.echo(line, err=True))
+    if shard is not None and not collect_only:
         click.echo(f"shard {shard} done; collect with the same command without --shard", err=True)
         return
     everything = reproduce.plan_runs(selected, seeds, schedule, out)

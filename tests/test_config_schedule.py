@@ -103,7 +103,7 @@ def test_config_presets_and_cli_options_import_without_tensorflow():
 
 
 def test_a_short_run_of_a_warming_up_preset_warms_up_over_its_steps():
-    from cli.options import resolve_config
+    from tfclica.cli.options import resolve_config
 
     assert get_preset("default").config.warmup_steps == 100
     assert resolve_config(None, None, {"steps": 50}).warmup_steps == 50

@@ -2,7 +2,9 @@
 
 import csv
 import json
+import shutil
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +55,8 @@ def test_list_prints_one_train_command_per_run(tmp_path, capsys):
         main(["reproduce", "--table", "box", "--seeds", "2", "--list", "--out", str(tmp_path)])
     assert stop.value.code == 0
     lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith(f"# {2 * len(reproduce.table_rows('box'))} runs: about ")
+    lines = lines[:-1]
     assert len(lines) == 2 * len(reproduce.table_rows("box"))
     assert all(line.startswith("tfclica train --preset ") for line in lines)
     assert all("--objective both" in line for line in lines)
@@ -140,3 +144,74 @@ def test_the_reference_and_paper_schedules_train_the_references_negatives(tmp_pa
         args = PlannedRun(row, 0, schedule, tmp_path).train_args()
         assert args[args.index("--negatives") + 1] == "anchors"
     assert "--negatives" not in PlannedRun(row, 0, "quick", tmp_path).train_args()
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "reproduce-records"
+FIXTURE_ROWS = "sphere-vmf1,sphere-vmf10"  # 2 seeds of the first, seed 0 only of the second
+
+
+def test_collect_rebuilds_the_tables_from_records_and_trains_nothing(tmp_path, monkeypatch):
+    from tfclica.cli.main import main
+
+    out = tmp_path / "records"
+    shutil.copytree(FIXTURE, out)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    monkeypatch.setattr(reproduce, "execute", lambda *a, **k: pytest.fail("trained"))
+    args = ["reproduce", "--table", "sphere", "--rows", FIXTURE_ROWS, "--seeds", "2"]
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--schedule", "smoke", "--collect", "--out", str(out)])
+    assert stop.value.code == 0
+    written = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert set(written) - set(before) == {Path("results.csv"), Path("results.md"),
+                                          Path("sphere.png")}  # fmt: skip
+    table = {r["row"]: r for r in csv.DictReader((out / "results.csv").open())}
+    for row, seeds in (("sphere-vmf1", 2), ("sphere-vmf10", 1)):
+        runs = [json.loads((FIXTURE / row / f"seed{k}" / "metrics.json").read_text())
+                for k in range(seeds)]  # fmt: skip
+        assert int(table[row]["finished"]) == seeds and int(table[row]["seeds"]) == 2
+        score = [m["r2_linear_heldout"] for m in runs]
+        assert float(table[row]["score_mean"]) == pytest.approx(statistics.mean(score))
+        assert float(table[row]["score_min"]) == pytest.approx(min(score))
+    # smoke runs are far from the level; the missing seed is said, not called a failure
+    assert table["sphere-vmf10"]["verdict"].endswith("(1 of 2 seeds)")
+    assert "FAILED" not in (out / "results.md").read_text()
+
+
+def test_verdicts_follow_the_level_the_seed_floor_and_the_baseline():
+    base = dict(table="box", seeds=3, finished=3, failed=0, below_identity=0, collapsed=0)
+    level = reproduce.LEVELS["box"]
+    assert reproduce.verdict({**base, "score_mean": level, "score_min": 0.97}) == (
+        "reaches the level"
+    )
+    assert reproduce.verdict({**base, "score_mean": level, "score_min": 0.969}) == (
+        "below the level"
+    )
+    assert reproduce.verdict({**base, "score_mean": level - 1e-3, "score_min": 0.975}) == (
+        "below the level"
+    )
+    below = {**base, "below_identity": 1, "score_mean": 0.99, "score_min": 0.99}
+    assert reproduce.verdict(below) == "below identity"
+    assert reproduce.verdict({**base, "finished": 0, "score_mean": None}) == "not run"
+    assert reproduce.verdict({**base, "finished": 0, "failed": 1}) == "FAILED"
+
+
+def test_list_estimates_each_run_from_its_measured_rate(tmp_path):
+    from dataclasses import replace
+
+    from tfclica.presets import Measurement, get_preset
+
+    preset = get_preset("box-gennorm3")
+    measured = Measurement("mcc_pearson", 0.98, 4.0, "2026-12-07", "test", 3, 50_000.0)
+    run = reproduce.PlannedRun(replace(preset, measured=measured), 0, "full", tmp_path)
+    cfg = preset.config
+    expected = (
+        cfg.steps * cfg.batch_size / 50_000.0
+        + cfg.baseline_steps * cfg.batch_size / reproduce.SUPERVISED_PAIRS_PER_SECOND
+        + reproduce.RUN_OVERHEAD_SECONDS
+    )
+    assert run.estimated_seconds() == pytest.approx(expected)
+    lines = reproduce.list_lines([run, run])
+    assert lines[0].endswith(f"# about {expected / 60:.1f} min")
+    assert lines[-1].startswith(f"# 2 runs: about {2 * expected / 60:.0f} min")
+    # the reference's widths train at another rate: no estimate from this one
+    assert reproduce.PlannedRun(run.preset, 0, "reference", tmp_path).estimated_seconds() is None

@@ -28,6 +28,10 @@ class Measurement:
         minutes: wall-clock minutes of the whole command.
         date: ISO date of the measurement.
         conditions: the machine and what else ran (e.g. ``idle 2-core CPU``).
+        seeds: how many seeds ``value`` and ``minutes`` are the mean of.
+        pairs_per_second: the training's measured positive pairs per second (mean over the
+            seeds), or ``None`` where it was not recorded; ``tfclica reproduce --list``
+            estimates a run's minutes from it.
     """
 
     metric: str
@@ -35,6 +39,8 @@ class Measurement:
     minutes: float
     date: str
     conditions: str
+    seeds: int = 1
+    pairs_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,8 @@ class Preset:
         m = self.measured
         if m is None:
             return f"{self.metric} not measured"
-        return f"{m.metric} {m.value:g} in {m.minutes:g} min ({m.date}, {m.conditions})"
+        seeds = "" if m.seeds == 1 else f"mean of {m.seeds} seeds, "
+        return f"{m.metric} {m.value:g} in {m.minutes:g} min ({seeds}{m.date}, {m.conditions})"
 
 
 _PRESETS: dict[str, Preset] = {}
