@@ -7,12 +7,12 @@ TensorFlow only inside the command body, so ``tfclica --help`` stays fast.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 
 import click
 
-# Commands in the order `tfclica --help` lists them; a module that is absent is skipped.
+# The commands (`tfclica --help` lists them alphabetically). Every one must import: a missing
+# module is a broken install, and fails here rather than vanishing from --help.
 COMMAND_MODULES = (
     "train",
     "evaluate",
@@ -33,8 +33,7 @@ def cli() -> None:
 
 
 for _name in COMMAND_MODULES:
-    if importlib.util.find_spec(f"tfclica.cli.{_name}") is not None:
-        cli.add_command(importlib.import_module(f"tfclica.cli.{_name}").command)
+    cli.add_command(importlib.import_module(f"tfclica.cli.{_name}").command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,9 +31,24 @@ def test_help_does_not_import_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
-def test_every_command_is_listed():
-    # docs/DESIGN.md's commands; `reproduce` is not built yet (its module is skipped when absent).
-    assert {"train", "evaluate", "export", "sample", "presets", "bench"} <= set(cli.commands)
+EVERY_COMMAND = (
+    "train", "evaluate", "export", "encode", "sample", "render", "presets", "reproduce", "bench"
+)  # fmt: skip
+
+
+def test_every_command_is_listed_in_help_and_has_its_own_help(capsys):
+    assert tuple(cli.commands) == EVERY_COMMAND
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.split("Commands:")[1]
+              .strip().splitlines()]  # fmt: skip
+    assert sorted(listed) == sorted(EVERY_COMMAND)
+    for name in EVERY_COMMAND:
+        with pytest.raises(SystemExit) as stop:
+            main([name, "--help"])
+        assert stop.value.code == 0, name
+        assert f" {name} [OPTIONS]" in capsys.readouterr().out.splitlines()[0], name
 
 
 @pytest.mark.parametrize(
@@ -47,6 +62,15 @@ def test_every_command_is_listed():
         (["train", "--eval-samples", "0"], "--eval-samples"),
         (["train", "--space", "cube"], "cube"),
         (["train", "--config", "missing.toml"], "missing.toml"),
+        (["reproduce", "--shard", "4/4", "--out", "runs"], "--shard '4/4'"),
+        (["reproduce", "--rows", "no-such-row", "--out", "runs"], "no-such-row"),
+        (["reproduce", "--collect", "--out", "no-such-dir"], "no-such-dir"),
+        (["render", "-n", "0", "--out", "imgs"], "got 0"),
+        (["render", "-n", "10", "--image-size", "3", "--out", "imgs"], "got 3"),
+        (
+            ["encode", "--model", "no-such.onnx", "--input", "x.npy", "--output", "z.npy"],
+            "no-such.onnx",
+        ),  # fmt: skip
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(args, needle, capsys):
