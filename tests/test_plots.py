@@ -146,3 +146,70 @@ def test_importing_plots_does_not_import_matplotlib_or_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------- what is drawn, not its size
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the plot functions save, kept for inspection (the PNG is still written)."""
+    import tfclica.plots as plots
+
+    figures, save = [], plots._save
+    monkeypatch.setattr(
+        plots, "_save", lambda fig, path, dpi: figures.append(fig) or save(fig, path, dpi)
+    )
+    return figures
+
+
+def _pixels(path) -> np.ndarray:
+    from matplotlib.image import imread
+
+    return imread(path)[..., :3]
+
+
+def test_each_latent_panel_draws_its_samples_over_their_range(tmp_path, drawn):
+    z, z_hat = _latents(num=400, n=3)
+    out = plot_latents(z, z_hat, tmp_path / "l.png", "linear", dpi=40)
+    axes = drawn[0].axes
+    assert len(axes) == 3
+    for i, ax in enumerate(axes):
+        (points,) = ax.collections
+        xy = np.asarray(points.get_offsets())
+        np.testing.assert_allclose(xy[:, 0], z[:, i])  # every sample, against its true latent
+        lo, hi = ax.get_xlim()
+        assert lo <= z[:, i].min() and hi >= z[:, i].max()
+        assert hi - lo < 1.2 * (z[:, i].max() - z[:, i].min())  # the data fill the panel
+    # The picture is not blank: well over 1% of its pixels differ from the white background.
+    assert np.mean(np.any(_pixels(out) < 0.9, axis=-1)) > 0.01
+
+
+def test_table_bars_are_the_means_given(tmp_path, drawn):
+    rows = [
+        {"name": "a", "identity": (0.5, 0.1), "supervised": (0.9, 0.0), "contrastive": (0.8, 0.05)},
+        {"name": "b", "identity": (0.2, 0.0), "supervised": None, "contrastive": (0.95, 0.01)},
+    ]
+    plot_table_bars(rows, tmp_path / "bars.png", "MCC", dpi=40)
+    (ax,) = drawn[0].axes
+    heights = sorted(round(p.get_height(), 6) for p in ax.patches)
+    assert heights == sorted([0.5, 0.9, 0.8, 0.2, 0.95])  # one bar per measured cell
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert "n/a" in [t.get_text() for t in ax.texts]  # b's missing supervised cell
+
+
+def test_training_curves_draw_the_history(tmp_path, drawn):
+    history = [{"step": s, "seconds": 1.0 + s, "loss": 5.0 - s / 100} for s in range(0, 301, 10)]
+    plot_training_curves(history, tmp_path / "c.png", dpi=30)
+    lines = [line for ax in drawn[0].axes for line in ax.get_lines()]
+    losses = [np.asarray(line.get_ydata(), float) for line in lines]
+    expected = np.array([h["loss"] for h in history])
+    assert any(len(y) == len(expected) and np.allclose(y, expected) for y in losses)
+
+
+def test_time_to_score_draws_one_line_per_seed(tmp_path, drawn):
+    curves = {"row": [[(1, 0.5), (10, 0.9)], [(2, 0.4), (20, 0.95)]]}
+    plot_time_to_score(curves, tmp_path / "t.png", "R^2", dpi=30)
+    ys = sorted(tuple(np.asarray(line.get_ydata(), float)) for ax in drawn[0].axes
+                for line in ax.get_lines() if len(line.get_ydata()) == 2)  # fmt: skip
+    assert (0.4, 0.95) in ys and (0.5, 0.9) in ys

@@ -55,7 +55,7 @@ def build_cnn_encoder(
     Args:
         image_shape: ``(H, W, 3)``.
         latent_dim: number of outputs n.
-        head: one of :data:`tfclica.encoders.HEAD_NAMES`.
+        head: one of :data:`tfclica.vocabulary.HEADS`.
         radius: radius of the sphere heads.
         seed: seed of the weight initialisers (``None``: Keras' global seed).
         name: model name.

@@ -9,7 +9,6 @@ from keras import ops
 
 from tfclica.vocabulary import HEADS
 
-HEAD_NAMES = HEADS
 # How sharply the linear-box head turns at the box faces: soft_clip's slope is 0.5 at x = +-1
 # and within 2% of 1 for |x| < 1 - 4 / sharpness.
 LINEAR_BOX_SHARPNESS = 10.0
@@ -121,7 +120,7 @@ def build_head(name: str, radius: float = 1.0) -> keras.layers.Layer | None:
         )
     if name == "none":
         return None
-    raise ValueError(f"head={name!r} is not one of: {', '.join(HEAD_NAMES)}")
+    raise ValueError(f"head={name!r} is not one of: {', '.join(HEADS)}")
 
 
 def build_mlp_encoder(
@@ -141,7 +140,7 @@ def build_mlp_encoder(
         input_dim: width of the observations x.
         latent_dim: number of outputs n.
         hidden_widths: widths of the hidden layers (reference: ``[10n, 50n, 50n, 50n, 50n, 10n]``).
-        head: one of ``HEAD_NAMES``.
+        head: one of ``tfclica.vocabulary.HEADS``.
         negative_slope: leaky-ReLU slope.
         radius: radius of the sphere heads.
         seed: seed for the weight initialisers (``None``: Keras' global seed).

@@ -42,13 +42,6 @@ class ObservationSource(abc.ABC):
     def __call__(self, z):
         """Observations of a ``[batch, latent_dim]`` tensor of latents."""
 
-    def observe_pairs(self, z, z_tilde):
-        """Observations of both views of a batch of pairs, in one pass (one large op per layer)."""
-        import tensorflow as tf
-
-        x = self(tf.concat([z, z_tilde], axis=0))
-        return tf.split(x, 2, axis=0)
-
     @abc.abstractmethod
     def spec(self) -> dict[str, Any]:
         """JSON-serialisable description (without the arrays); stored as ``spec.json``."""

@@ -39,7 +39,7 @@ from tfclica.factory import (
 )
 from tfclica.latents import build_pair_sampler, seeds
 from tfclica.optim import build_optimizer
-from tfclica.rundir import ENCODER_FILE, RunDirectory
+from tfclica.rundir import RunDirectory
 from tfclica.strategy import is_tpu, resolve_strategy
 from tfclica.streams import Stream, seed_of
 from tfclica.training.loop import Progress, Trainer, time_to_score
@@ -336,7 +336,3 @@ class TrainingRun:
             "samples_per_second": result.pairs_per_second,
             **baseline.scores(),
         }
-
-    def save_encoder(self, name: str = ENCODER_FILE) -> Path:
-        """Write the encoder to ``run_dir/name`` atomically."""
-        return self.run_dir.save_encoder(self.encoder, name)
