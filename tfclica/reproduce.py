@@ -404,6 +404,28 @@ def verdict(summary: dict) -> str:
     return main + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def record_measurements(records: Path, seeds: int = 3) -> dict[str, dict]:
+    """Per grid row with records under ``records/<row>/seed<k>/`` (k < ``seeds``): its table's
+    score, the run's wall minutes and its training pairs/s, each the mean over those seeds, and
+    how many seeds there are (what each preset's :class:`~tfclica.presets.Measurement` states).
+    """
+    out = {}
+    for preset in table_rows("all"):
+        paths = [Path(records) / preset.name / f"seed{k}" / METRICS_FILE for k in range(seeds)]
+        metrics = [json.loads(p.read_text()) for p in paths if p.is_file()]
+        if not metrics:
+            continue
+        metric = TABLE_METRICS[preset.table]
+        out[preset.name] = {
+            "metric": metric,
+            "value": round(statistics.mean(m[metric] for m in metrics), 3),
+            "minutes": round(statistics.mean(m["wall_seconds"] for m in metrics) / 60, 1),
+            "seeds": len(metrics),
+            "pairs_per_second": round(statistics.mean(m["samples_per_second"] for m in metrics)),
+        }
+    return out
+
+
 def results_csv(summaries: list[dict]) -> str:
     """The summaries as CSV text (empty cells for scores with no finished run)."""
     buffer = io.StringIO()

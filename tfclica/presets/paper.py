@@ -14,7 +14,8 @@ neighbours follow.
 
 from __future__ import annotations
 
-from tfclica.presets.preset import Measurement, register
+from tfclica.presets.measured import FULL_TABLE
+from tfclica.presets.preset import Measurement, attach_measurements, register
 
 # The reference's paper schedule, for GPU/TPU users, with the reference's encoder widths.
 PAPER_SCHEDULE = dict(steps=300_000, batch_size=6144, lr=1e-4, eval_every=250, encoder_widths=None)
@@ -406,3 +407,6 @@ register(
     eval_samples=2048,
     steps_per_call=10,
 )
+
+# The grid's rows state the full table's measurements (tfclica/presets/measured.py).
+attach_measurements(FULL_TABLE)

@@ -9,7 +9,7 @@ a table's rows in order), and the score and minutes measured on this machine, or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tfclica.config import SCHEDULE_KEYS, ExperimentConfig
 from tfclica.errors import ConfigError
@@ -150,6 +150,12 @@ def register(
     )
     _PRESETS[name] = preset
     return preset
+
+
+def attach_measurements(measurements: dict[str, Measurement]) -> None:
+    """Give registered presets their measurements (e.g. the full table's, kept in one module)."""
+    for name, measured in measurements.items():
+        _PRESETS[name] = replace(get_preset(name), measured=measured)
 
 
 def get_preset(name: str) -> Preset:
