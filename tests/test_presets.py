@@ -176,3 +176,13 @@ def test_every_grid_preset_states_the_full_tables_mean_over_its_records():
             m["metric"], m["value"], m["minutes"], m["seeds"]
         ), preset.name  # fmt: skip
         assert stated.pairs_per_second == m["pairs_per_second"] and stated.conditions == CONDITIONS
+
+
+def test_the_readmes_main_job_figures_are_the_default_presets_measurement():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    intro = " ".join(readme.split("```bash")[0].split())  # the set-up paragraph, one line
+    m = get_preset("default").measured
+    assert f"{m.minutes:g} minutes" in intro
+    assert f"held-out linear R² {m.value:.3f}" in intro and f"measured {m.date}" in intro

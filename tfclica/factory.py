@@ -40,16 +40,11 @@ def check_observation_source(cfg: ExperimentConfig, source: ObservationSource, w
 
 
 def train_xla_mode(cfg: ExperimentConfig) -> str:
-    """The train step's ``xla`` setting for ``cfg``: ``cfg.xla``, except that ``auto`` with a
-    convolutional encoder and no GPU/TPU compiles only the sampling (and the renderer, always
-    one XLA program): XLA:CPU's convolution gradients are slow (measured: the CNN's whole step
-    at batch 256, 32x32, about 30x slower than with oneDNN's kernels)."""
-    if cfg.xla != "auto" or cfg.encoder == "mlp":
-        return cfg.xla
-    import tensorflow as tf
+    """The train step's resolved ``xla`` mode for ``cfg`` (``step`` or ``sampling``; the policy
+    is :func:`tfclica.training.step.resolve_xla_mode`)."""
+    from tfclica.training.step import resolve_xla_mode
 
-    accelerators = tf.config.list_logical_devices("GPU") + tf.config.list_logical_devices("TPU")
-    return "auto" if accelerators else "sampling"
+    return resolve_xla_mode(cfg.xla, cfg.batch_size, cfg.encoder)
 
 
 def build_encoder(cfg: ExperimentConfig, observation_shape: tuple[int, ...]):

@@ -87,8 +87,9 @@ SCHEDULES: dict[str, dict[str, object]] = {
 # train --preset ROW --objective supervised --steps 8000`).
 SUPERVISED_PAIRS_PER_SECOND = 125_000.0
 # What a run spends besides its training steps: start-up, compiling, the evaluations every
-# eval_every steps, the final scores (kernel R^2) of both objectives, pictures.
-RUN_OVERHEAD_SECONDS = 40.0
+# eval_every steps, the final scores (kernel R^2) of both objectives, pictures: 16-17 s of
+# wall_seconds in the full table's first records (2026-12-07), plus the process's start.
+RUN_OVERHEAD_SECONDS = 20.0
 
 # The paper's level of each table's score: a row reaches it when its mean over seeds is at least
 # this and no seed is below SEED_FLOOR.
