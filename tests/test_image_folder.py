@@ -124,13 +124,13 @@ def test_render_command(tmp_path):
         assert bad.returncode == 2 and len(lines) == 1 and needle in lines[0], bad.stderr
 
 
-def test_folder_train_step_trains_on_the_folder_pairs(folder):
+def test_the_train_step_trains_on_the_folder_pairs(folder):
     import keras
 
     from tfclica.conv_encoders import build_cnn_encoder
-    from tfclica.data.folder_step import FolderTrainStep
+    from tfclica.data.training_data import FolderData
     from tfclica.losses import build_loss
-    from tfclica.training import ContrastiveObjective, TrainState
+    from tfclica.training import ContrastiveObjective, TrainState, TrainStep
 
     def make():
         cfg = get_preset("3dident").config
@@ -140,9 +140,11 @@ def test_folder_train_step_trains_on_the_folder_pairs(folder):
         optimizer.build(encoder.trainable_variables)
         objective = ContrastiveObjective(build_loss("lp", tau=1.0, p=2.0))
         strategy = tf.distribute.get_strategy()
-        step = FolderTrainStep(
-            pairs, encoder, optimizer, objective, strategy, TrainState(0, 1), steps_per_call=3
+        data = FolderData(pairs, folder, SIZE)
+        step = TrainStep(
+            data, encoder, optimizer, objective, strategy, TrainState(0, 1), 8, steps_per_call=3
         )
+        assert step.xla_mode == "sampling"  # a tf.data pipeline: never compiled around it
         return step, encoder
 
     step, encoder = make()

@@ -71,7 +71,7 @@ def test_a_few_steps_on_rendered_pairs_change_the_weights(tmp_path):
     # The run directory holds the renderer, and a resumed run gets the same one back.
     assert rundir.load_mixing(run_dir).spec()["kind"] == "render-3dident"
     again = TrainingRun(cfg, run_dir)
-    assert again.source == run.source
+    assert again.data.source == run.data.source
     with pytest.raises(ConfigError, match="shape"):
         TrainingRun(cfg.replace(image_size=24), run_dir)
 

@@ -162,7 +162,7 @@ def _sampling_seconds(run, cfg: ExperimentConfig, repeats: int = 20) -> float:
     @tf.function(jit_compile=True)
     def draw(step):
         z, z_tilde = run.sampler.sample_pairs(cfg.batch_size, seeds.fold(cfg.seed, step))
-        return tf.reduce_sum(run.source(tf.concat([z, z_tilde], 0)))
+        return tf.reduce_sum(run.data.source(tf.concat([z, z_tilde], 0)))
 
     return median_seconds(lambda i: draw(tf.constant(i)).numpy(), repeats)
 

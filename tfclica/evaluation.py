@@ -38,18 +38,17 @@ def fit_and_heldout(sampler: PairSampler, source: ObservationSource, num: int, s
 
 def check_evaluable(cfg) -> None:
     """:class:`ConfigError` if ``cfg.eval_samples`` is too small to fit the scores on, or the
-    image folder ``cfg.dataset`` cannot supply them (before a run trains for minutes and then
-    cannot be scored; see :func:`tfclica.data.dataset.open_dataset`)."""
+    run's data cannot supply them (before a run trains for minutes and then cannot be scored;
+    see :func:`tfclica.data.training_data.check_training_data`)."""
+    from tfclica.data.training_data import check_training_data
+
     fewest = min_eval_samples(cfg.dim)
     if cfg.eval_samples < fewest:
         raise ConfigError(
             f"eval_samples={cfg.eval_samples} is too small to fit the scores for dim={cfg.dim}; "
             f"use at least {fewest}"
         )
-    if cfg.dataset:
-        from tfclica.data.dataset import open_dataset
-
-        open_dataset(cfg)
+    check_training_data(cfg)
 
 
 def sample_observations(sampler: PairSampler, source: ObservationSource, num: int, seed):
@@ -200,6 +199,29 @@ def baseline_flags(scores: dict, identity: dict) -> dict:
         "below_identity_mcc": bool(below_mcc),
         "below_identity": bool(below_r2 and below_mcc),
     }
+
+
+def evaluate_on_data(encode: Callable[[np.ndarray], np.ndarray], data, sets: tuple) -> dict:
+    """The metrics.json score fields of ``encode`` on ``sets`` (``(z_fit, x_fit, z_test,
+    x_test)`` from ``data.evaluation_sets``) of a run's
+    :class:`~tfclica.data.training_data.TrainingData`: :func:`identifiability_scores`, the
+    identity baseline where the data has a g (else ``identity`` null, ``identity_note`` and
+    null flags), ``eval_samples``, and ``per_factor`` where the factors are named."""
+    from tfclica.factor_scores import per_factor_scores
+
+    z_fit, x_fit, z_test, x_test = sets
+    h_fit, h_test = encode(x_fit), encode(x_test)
+    scores = identifiability_scores(z_fit, h_fit, z_test, h_test, nonlinear=True)
+    if data.identity_note is None:
+        scores["identity"] = identity_baseline(z_fit, x_fit, z_test, x_test)
+        scores.update(baseline_flags(scores, scores["identity"]))
+    else:
+        scores.update(identity=None, identity_note=data.identity_note)
+        scores.update(below_identity_r2=None, below_identity_mcc=None, below_identity=None)
+    scores["eval_samples"] = len(z_fit)
+    if data.factor_names:
+        scores["per_factor"] = per_factor_scores(z_fit, h_fit, z_test, h_test, data.factor_names)
+    return scores
 
 
 def fit_alignments(

@@ -45,9 +45,10 @@ SCHEDULES: dict[str, dict[str, object]] = {
         warmup_steps=0,
         baseline_steps=0,  # as many as the steps
     ),
-    # The budgeted CPU table: 17 rows x 3 seeds in 74 minutes on 2 cores (RESULTS.md). Each row
-    # keeps its preset's lr, lr schedule, output init and tau (the tuned part of its schedule);
-    # the supervised baseline trains 750 steps at the row's lr (R^2 0.85-0.98 measured there).
+    # The budgeted CPU table: 17 rows x 3 seeds in 34 minutes on 2 cores (RESULTS.md, the
+    # smaller encoder). Each row keeps its preset's lr, lr schedule, output init and tau (the
+    # tuned part of its schedule); the supervised baseline trains 750 steps at the row's lr
+    # (held-out R^2 0.809-0.968 measured there).
     "quick": dict(
         steps=1500, batch_size=512, eval_every=250, checkpoint_every=500, baseline_steps=750
     ),

@@ -17,27 +17,16 @@ import tensorflow as tf
 
 from tfclica.checkpoints import restore_newest_readable
 from tfclica.config import STOP_AT_METRICS, ExperimentConfig
-from tfclica.data.dataset import factor_names, folder_pairs, open_dataset
-from tfclica.data.folder_step import FolderTrainStep
+from tfclica.data.training_data import open_training_data
 from tfclica.errors import ConfigError
 from tfclica.evaluation import (
     check_evaluable,
     chunked_encoder,
-    evaluate_encoder,
-    evaluate_folder,
-    folder_sets,
-    sample_observations,
-    training_scores,
+    evaluate_on_data,
     training_scores_on,
 )
-from tfclica.factor_scores import evaluate_per_factor
-from tfclica.factory import (
-    build_encoder,
-    build_observation_source,
-    check_observation_source,
-    train_xla_mode,
-)
-from tfclica.latents import build_pair_sampler, seeds
+from tfclica.factory import build_encoder, train_xla_mode
+from tfclica.latents import seeds
 from tfclica.optim import build_optimizer
 from tfclica.rundir import RunDirectory
 from tfclica.strategy import is_tpu, resolve_strategy
@@ -110,16 +99,10 @@ class TrainingRun:
                 f"batch_size={cfg.batch_size} must split into data_shards={shards}, and the "
                 f"shards over {self.replicas} replicas"
             )
-        if cfg.dataset and shards != 1:
-            raise ConfigError(
-                f"dataset={cfg.dataset!r} trains on one device with whole batches: got "
-                f"{self.replicas} replicas and data_shards={shards}"
-            )
-        # An image folder replaces the observation source: no g, nothing rendered or saved.
-        self.source = None if cfg.dataset else self._observation_source()
-        self.sampler = build_pair_sampler(cfg)
-        self.pairs = self._folder_pairs() if cfg.dataset else None
-        shape = self.source.observation_shape if self.source else (cfg.image_size,) * 2 + (3,)
+        self.data = open_training_data(cfg, self.run_dir)
+        self.data.check_shards(self.replicas, shards)
+        self.sampler = self.data.sampler
+        shape = self.data.observation_shape
         with self.strategy.scope():
             self.encoder = build_encoder(cfg, shape)
             self.optimizer = build_optimizer(cfg)
@@ -142,29 +125,18 @@ class TrainingRun:
                 f"batch_size={cfg.batch_size} over {self.replicas} replicas"
             )
         objective = build_objective(cfg, self.objective_name)
-        if self.pairs is not None:  # resumes: the pipeline starts at the restored step
-            self.train_step = FolderTrainStep(
-                self.pairs,
-                self.encoder,
-                self.optimizer,
-                objective,
-                self.strategy,
-                self.state,
-                steps_per_call=cfg.steps_per_call,
-            )
-        else:
-            self.train_step = TrainStep(
-                self.sampler,
-                self.source,
-                self.encoder,
-                self.optimizer,
-                objective,
-                self.strategy,
-                self.state,
-                cfg.batch_size,
-                xla=train_xla_mode(cfg),
-                steps_per_call=cfg.steps_per_call,
-            )
+        # The data's batches start at the restored step (a resume trains on the same batches).
+        self.train_step = TrainStep(
+            self.data,
+            self.encoder,
+            self.optimizer,
+            objective,
+            self.strategy,
+            self.state,
+            cfg.batch_size,
+            xla=train_xla_mode(cfg),
+            steps_per_call=cfg.steps_per_call,
+        )
         self.encode = chunked_encoder(self.encoder, shape, pad_to_chunk=is_tpu(self.strategy))
 
     def _standardize_output_layer(self) -> None:
@@ -172,29 +144,7 @@ class TrainingRun:
         from tfclica.output_init import INIT_SAMPLES, standardize_output_layer
 
         seed = seeds.as_seed(seed_of(self.cfg.seed, Stream.OUTPUT_INIT))
-        if self.pairs is not None:  # the folder's images (as many as it has, up to 4096)
-            standardize_output_layer(self.encoder, self.pairs.sample_images(INIT_SAMPLES, seed)[1])
-            return
-        z = self.sampler.sample_marginal(INIT_SAMPLES, seed)
-        standardize_output_layer(self.encoder, self.source(z).numpy())
-
-    def _folder_pairs(self):
-        """The pairs of the image folder ``cfg.dataset`` (see :mod:`tfclica.data.dataset`)."""
-        return folder_pairs(self.cfg, self.sampler, open_dataset(self.cfg))
-
-    def _observation_source(self):
-        """The run's frozen g (the mixing or the renderer): loaded from the run directory, else
-        built and saved."""
-        cfg = self.cfg
-        if self.run_dir.has_observations():
-            source = self.run_dir.load_observations()
-            check_observation_source(cfg, source, self.run_dir.path)
-            return source
-        # Config first: a directory with a config is never mistaken for an empty one.
-        self.run_dir.save_config(cfg)
-        source = build_observation_source(cfg)
-        self.run_dir.save_observations(source)
-        return source
+        standardize_output_layer(self.encoder, self.data.init_observations(INIT_SAMPLES, seed))
 
     @property
     def step(self) -> tf.Variable:
@@ -204,11 +154,9 @@ class TrainingRun:
     def quick_scores(self, step: int) -> dict:
         """The scores logged during training at ``step`` (fresh samples each time)."""
         seed = seeds.fold(tf.constant(seed_of(self.cfg.seed, Stream.TRAIN_EVAL)), step)
-        if self.pairs is not None:  # distinct images of the folder
-            return training_scores_on(
-                self.encode, *folder_sets(self.pairs, self.cfg.eval_samples, seed)
-            )
-        return training_scores(self.encode, self.sampler, self.source, self.cfg.eval_samples, seed)
+        return training_scores_on(
+            self.encode, *self.data.evaluation_sets(self.cfg.eval_samples, seed)
+        )
 
     def run_steps(self):
         """Train until ``total_steps``, checkpointing and logging; returns the loop's result.
@@ -238,21 +186,15 @@ class TrainingRun:
             self.run_dir.write_history(result.history)
         return result
 
-    def scores(self) -> dict:
-        """Final identifiability scores on fresh samples (the metrics.json score fields)."""
+    def final_sets(self) -> tuple:
+        """The fit and held-out sets of the final scores (drawn, or rendered, once per run)."""
         seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
-        n = self.cfg.eval_samples
-        if self.pairs is not None:  # the folder's images: no identity baseline (there is no g)
-            return evaluate_folder(
-                self.encode, self.pairs, n, seed, factor_names(self.pairs.folder)
-            )
-        scores = evaluate_encoder(self.encode, self.sampler, self.source, n, seed)
-        names = getattr(self.source, "factor_names", None)
-        if names:  # named factors (images): each one's scores, on the same samples
-            scores["per_factor"] = evaluate_per_factor(
-                self.encode, self.sampler, self.source, n, seed, names
-            )
-        return scores
+        return self.data.evaluation_sets(self.cfg.eval_samples, seed)
+
+    def scores(self, sets: tuple | None = None) -> dict:
+        """Final identifiability scores on fresh samples (the metrics.json score fields), on
+        ``sets`` (default: :meth:`final_sets`)."""
+        return evaluate_on_data(self.encode, self.data, sets or self.final_sets())
 
     def fit(self) -> dict:
         """Run the remaining steps, save the encoder, evaluate, and write metrics.json.
@@ -289,34 +231,30 @@ class TrainingRun:
             "stopped_early": result.stopped_early,
             "train_seconds": result.history[-1]["seconds"] if result.history else None,
             "time_to_score": time_to_score(result.history),
-            **self.scores(),
+            "data": self.data.record(),
+            **self.scores(sets := self.final_sets()),
         }
         if cfg.objective == "both" and self.objective_name == "unsupervised":
-            metrics["supervised"] = self._fit_supervised_baseline()
+            metrics["supervised"] = self._fit_supervised_baseline(sets)
         metrics["wall_seconds"] = time.perf_counter() - wall_start
         self.run_dir.write_metrics(metrics)
-        self.write_pictures(result.history)
+        self.write_pictures(result.history, sets)
         return metrics
 
-    def write_pictures(self, history: list[dict]) -> None:
-        """``latents.png`` (each true latent against its recovered dimension after the
-        alignment of :func:`picture_alignment`) and
+    def write_pictures(self, history: list[dict], sets: tuple | None = None) -> None:
+        """``latents.png`` (each true latent against its recovered dimension, on the final
+        scores' fit set, after the alignment of :func:`picture_alignment`) and
         ``training.png`` (loss, R^2, MCC against steps and seconds)."""
         from tfclica.plots import plot_latents, plot_training_curves
 
-        seed = seed_of(self.cfg.seed, Stream.FINAL_EVAL)
-        if self.pairs is not None:  # the final scores' fit set
-            z, x, _, _ = folder_sets(self.pairs, self.cfg.eval_samples, seed)
-            names = factor_names(self.pairs.folder)
-        else:
-            z, x = sample_observations(self.sampler, self.source, self.cfg.eval_samples, seed)
-            names = getattr(self.source, "factor_names", None)  # images: the factors' names
+        z, x = (sets or self.final_sets())[:2]
         alignment = picture_alignment(self.cfg)
-        plot_latents(z, self.encode(x), self.run_dir.path / LATENTS_PICTURE, alignment, names)
+        path = self.run_dir.path / LATENTS_PICTURE
+        plot_latents(z, self.encode(x), path, alignment, self.data.factor_names)
         if history:
             plot_training_curves(history, self.run_dir.path / TRAINING_PICTURE)
 
-    def _fit_supervised_baseline(self) -> dict:
+    def _fit_supervised_baseline(self, sets: tuple) -> dict:
         """The paper's baseline in the same run directory: the same encoder (same initial
         weights, same batches) regressed on z with MSE. Checkpoints in ``checkpoints/supervised``,
         logs in ``logs/supervised``, encoder in ``encoder_supervised.keras``."""
@@ -334,5 +272,5 @@ class TrainingRun:
         return {
             "steps": baseline.total_steps,
             "samples_per_second": result.pairs_per_second,
-            **baseline.scores(),
+            **baseline.scores(sets),
         }

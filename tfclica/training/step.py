@@ -24,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from tfclica.data.training_data import TrainingData
 from tfclica.errors import ConfigError
-from tfclica.latents import PairSampler, seeds
-from tfclica.observations import ObservationSource
+from tfclica.latents import seeds
 from tfclica.replicas import cross_replica_concat, replica_index_and_count
 from tfclica.strategy import is_tpu
 from tfclica.streams import Stream
@@ -77,8 +77,8 @@ class TrainStep:
     """Compiled training steps of one objective.
 
     Args:
-        sampler: draws latent pairs ``(z, z~)``.
-        source: turns latents into observations on the device.
+        data: the run's data (:class:`~tfclica.data.training_data.TrainingData`): draws each
+            step's pairs and observes them on the device.
         encoder: the Keras model being trained (built in ``strategy``'s scope).
         optimizer: its optimizer, built on the encoder's variables in the same scope.
         objective: what the step minimises.
@@ -94,8 +94,7 @@ class TrainStep:
 
     def __init__(
         self,
-        sampler: PairSampler,
-        source: ObservationSource,
+        data: TrainingData,
         encoder,
         optimizer,
         objective: Objective,
@@ -105,7 +104,7 @@ class TrainStep:
         xla: str = "auto",
         steps_per_call: int = 1,
     ):
-        self.sampler, self.source, self.encoder = sampler, source, encoder
+        self.data, self.encoder = data, encoder
         self.optimizer, self.objective, self.strategy = optimizer, objective, strategy
         self.state, self.batch_size = state, batch_size
         self.replicas = strategy.num_replicas_in_sync
@@ -118,7 +117,14 @@ class TrainStep:
         self.steps_per_call = int(steps_per_call)
         multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
         self.single_device = self.replicas == 1 and not (is_tpu(strategy) or multi_worker)
+        if not data.compilable:  # a tf.data pipeline: one device, nothing compiled around it
+            if not self.single_device:
+                raise ConfigError(
+                    f"this data trains on one device, the strategy has {self.replicas} replicas"
+                )
+            xla = "sampling"
         self.xla_mode = resolve_xla_mode(xla, batch_size) if self.single_device else "parts"
+        data.start(int(state.step.numpy()))
         self._compiled = self._build()
 
     def __call__(self, num_steps: int) -> np.ndarray:
@@ -135,23 +141,21 @@ class TrainStep:
     # ------------------------------------------------------------------ one step, per replica
 
     def draw(self):
-        """This replica's shards of the global batch of the current step: ``(z, z_tilde)``."""
+        """This replica's shards of the global batch of the current step (a tuple starting
+        ``(z, z_tilde)``; see :meth:`TrainingData.draw`)."""
         replica, _ = replica_index_and_count()
         per_replica = self.shards // self.replicas
         shard_size = self.batch_size // self.shards
         step_seed = seeds.fold(self.state.rng_seed, self.state.step)
-        draws = [
-            self.sampler.sample_pairs(shard_size, seeds.fold(step_seed, replica * per_replica + j))
-            for j in range(per_replica)
-        ]
-        return tf.concat([d[0] for d in draws], 0), tf.concat([d[1] for d in draws], 0)
+        indices = [replica * per_replica + j for j in range(per_replica)]
+        return self.data.draw(step_seed, shard_size, indices)
 
-    def _forward(self, z, z_tilde):
+    def _forward(self, batch):
         """Encodings of both views (one encoder pass: a single large matmul per layer)."""
         if not self.objective.uses_pairs:  # regresses z only: z~ is not needed
-            h = self.encoder(self.source(z), training=True)
+            h = self.encoder(self.data.observe(batch, pairs=False), training=True)
             return h, h
-        h = self.encoder(self.source(tf.concat([z, z_tilde], axis=0)), training=True)
+        h = self.encoder(self.data.observe(batch, pairs=True), training=True)
         return tf.split(h, 2, axis=0)
 
     def _local_loss(self, z, anchors, positives, all_anchors, all_positives, offset):
@@ -168,14 +172,16 @@ class TrainStep:
         With ``jit_parts`` the forward pass and the loss are separate XLA programs around the
         cross-replica gather (which XLA cannot compile on CPU).
         """
-        z, z_tilde = tf.function(self.draw, jit_compile=True)() if jit_draw else self.draw()
+        jit_draw = jit_draw and self.data.compilable
+        batch = tf.function(self.draw, jit_compile=True)() if jit_draw else self.draw()
+        z = batch[0]
         variables = self.encoder.trainable_variables
         forward, local_loss = self._forward, self._local_loss
         if jit_parts:
             forward = tf.function(forward, jit_compile=True)
             local_loss = tf.function(local_loss, jit_compile=True)
         with tf.GradientTape() as tape:
-            anchors, positives = forward(z, z_tilde)
+            anchors, positives = forward(batch)
             all_anchors, all_positives, offset = anchors, positives, 0
             if self.objective.uses_negatives:
                 all_anchors, offset = cross_replica_concat(anchors)
