@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -70,7 +69,10 @@ def command(table, rows, seeds, schedule, shard, list_only, collect_only, out):
         return
     everything = reproduce.plan_runs(selected, seeds, schedule, out)
     summaries = reproduce.collect(selected, everything)
-    command_line = shlex.join(["tfclica", *sys.argv[1:]]) if sys.argv[1:] else "tfclica reproduce"
+    # The command that rebuilds these tables (the options, not argv: the same for every caller).
+    words = ["tfclica", "reproduce", "--table", table, "--seeds", str(seeds)]
+    words += ["--rows", rows] if rows else []
+    command_line = shlex.join([*words, "--schedule", schedule, "--collect", "--out", str(out)])
     reproduce.write_results(out, summaries, schedule, command_line)
     reproduce.plot_tables(out, summaries)
     click.echo(f"wrote {out / 'results.md'} and {out / 'results.csv'}", err=True)

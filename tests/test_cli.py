@@ -107,7 +107,7 @@ def test_presets_lists_one_line_each(capsys):
         main(["presets"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert exit_info.value.code == 0
-    assert lines[0].startswith("default ")
+    assert lines[0].startswith("name ") and lines[1].startswith("default ")
     assert any(line.startswith("sphere-vmf-paper ") for line in lines)
 
 

@@ -108,24 +108,25 @@ def test_presets_prints_every_field_on_one_line_each(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["presets"])
     assert stop.value.code == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    header, *lines = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["name", "row", "match", "metric", "score", "min", "n", "command"]
+    assert max(len(line) for line in lines) <= 120  # fits a terminal
     assert [line.split()[0] for line in lines] == [p.name for p in all_presets()]
     for line, p in zip(lines, all_presets()):
         fields = line.split()
         assert fields[1] == (f"{p.table}/{p.row}" if p.table else "-")
-        assert fields[2] == ("matched" if p.matched else "mismatched")
-        assert f"$ {p.command}  " in line and p.description in line and p.why in line
-        assert p.expected in line
-    default = lines[0]
-    assert "r2_linear_heldout 0.99 in 3.4 min (2026-12-01, idle 2-core CPU)" in default
-    image = lines[[p.name for p in all_presets()].index("3dident")]
-    assert "r2_linear_heldout 0.925 in 25.2 min (2026-12-05, idle 2-core CPU)" in image
-    loose = [line for line, p in zip(lines, all_presets()) if not p.table]
-    assert all("not measured" in line for line in loose if line not in (default, image))
-    assert lines[[p.name for p in all_presets()].index("box-normal-l1")].split()[1:3] == [
-        "box/3",
-        "mismatched",
-    ]
+        assert fields[2] == ("yes" if p.matched else "no")
+        assert line.endswith(f"  {p.command}")
+        m = p.measured
+        score = ["-", "-", "-"] if m is None else [f"{m.value:.3f}", f"{m.minutes:g}", str(m.seeds)]
+        assert fields[-len(p.command.split()) - 3 : -len(p.command.split())] == score, p.name
+    default = lines[0].split()
+    assert default[:7] == ["default", "-", "yes", "R2", "0.990", "3.4", "1"]
+    with pytest.raises(SystemExit):
+        main(["presets", "--long"])
+    long_lines = capsys.readouterr().out.splitlines()
+    assert len(long_lines) == 1 + 4 * len(all_presets())
+    assert long_lines[4] == "    measured: " + get_preset("default").expected
 
 
 def test_register_refuses_inconsistent_presets(monkeypatch):

@@ -215,3 +215,19 @@ def test_list_estimates_each_run_from_its_measured_rate(tmp_path):
     assert lines[-1].startswith(f"# 2 runs: about {2 * expected / 60:.0f} min")
     # the reference's widths train at another rate: no estimate from this one
     assert reproduce.PlannedRun(run.preset, 0, "reference", tmp_path).estimated_seconds() is None
+
+
+def test_results_md_holds_the_full_tables_rebuilt_from_the_committed_records(tmp_path):
+    from tfclica.cli.main import main
+
+    root = Path(__file__).parents[1]
+    records = tmp_path / "full"
+    shutil.copytree(root / "docs" / "results" / "full", records)
+    args = ["reproduce", "--table", "all", "--seeds", "3", "--schedule", "full", "--collect"]
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "--out", str(records)])
+    assert stop.value.code == 0
+    rebuilt = (records / "results.md").read_text().replace(str(records), "docs/results/full")
+    assert rebuilt == (root / "docs" / "results" / "full" / "results.md").read_text()
+    document = (root / "docs" / "RESULTS.md").read_text()
+    assert reproduce.fill_block(document, reproduce.results_block(rebuilt)) == document

@@ -334,7 +334,7 @@ def _value(metrics: dict, path: tuple[str, ...]):
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else None)
 
 
 def _below_on_table_metric(preset: Preset, metrics: dict) -> bool:
@@ -440,11 +440,14 @@ def results_csv(summaries: list[dict]) -> str:
 
 def _pm(summary: dict, column: str) -> str:
     mean, std = summary[f"{column}_mean"], summary[f"{column}_std"]
-    return "—" if mean is None else f"{mean:.3f} ± {std:.3f}"
+    if mean is None:
+        return "—"
+    return f"{mean:.3f}" if std is None else f"{mean:.3f} ± {std:.3f}"  # one seed: no spread
 
 
+OWN_SCHEDULE = "each preset's own"
 _TABLE_SCORE = {"sphere": ("held-out linear R²", "identity_r2", "supervised_r2"),
-                "box": ("MCC (Pearson)", "identity_mcc", "supervised_mcc")}  # fmt: skip
+                "box": ("Pearson MCC", "identity_mcc", "supervised_mcc")}  # fmt: skip
 
 
 def results_markdown(summaries: list[dict], schedule: str, command: str) -> str:
@@ -460,7 +463,7 @@ def results_markdown(summaries: list[dict], schedule: str, command: str) -> str:
         f"# Results: schedule `{schedule}`",
         "",
         f"Made with `{command}` (schedule `{schedule}`: "
-        f"{json.dumps(overrides) if overrides else 'each preset own'}). "
+        f"{json.dumps(overrides) if overrides else OWN_SCHEDULE}). "
         f"{finished} of {planned} runs have a record; together they took {total:.0f} minutes. "
         "Score: mean ± std over the seeds with a record (held-out linear R² for the sphere "
         "table, Pearson MCC for the box table). The level is the paper's "
@@ -507,6 +510,30 @@ def results_markdown(summaries: list[dict], schedule: str, command: str) -> str:
     return "\n".join(lines)
 
 
+# The lines of docs/RESULTS.md between which the full tables are copied.
+BLOCK_BEGIN, BLOCK_END = "<!-- full-tables:begin -->", "<!-- full-tables:end -->"
+
+
+def results_block(markdown: str) -> str:
+    """``results.md`` as a section of a larger document: without its title, headings one level
+    down."""
+    lines = markdown.splitlines()[1:]  # the "# Results: ..." title
+    return "\n".join("#" + line if line.startswith("## ") else line for line in lines).strip()
+
+
+def fill_block(document: str, block: str) -> str:
+    """``document`` with the text between :data:`BLOCK_BEGIN` and :data:`BLOCK_END` replaced.
+
+    Raises:
+        ConfigError: the markers are missing.
+    """
+    if BLOCK_BEGIN not in document or BLOCK_END not in document:
+        raise ConfigError(f"the document has no {BLOCK_BEGIN} ... {BLOCK_END} block")
+    head, rest = document.split(BLOCK_BEGIN, 1)
+    _, tail = rest.split(BLOCK_END, 1)
+    return f"{head}{BLOCK_BEGIN}\n{block}\n{BLOCK_END}{tail}"
+
+
 def write_results(out: Path, summaries: list[dict], schedule: str, command: str) -> None:
     """``OUT/results.csv`` and ``OUT/results.md``, atomically."""
     atomic_write_text(Path(out) / "results.csv", results_csv(summaries))
@@ -529,7 +556,7 @@ def plot_tables(out: Path, summaries: list[dict]) -> list[Path]:
                 **{
                     key: None
                     if s[f"{column}_mean"] is None
-                    else (s[f"{column}_mean"], s[f"{column}_std"])
+                    else (s[f"{column}_mean"], s[f"{column}_std"] or 0.0)
                     for key, column in (
                         ("identity", identity),
                         ("supervised", supervised),

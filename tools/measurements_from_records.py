@@ -27,7 +27,7 @@ both objectives); rows without a record are not measured.
 
 from tfclica.presets.preset import Measurement  # noqa: F401 (unused while no row has a record)
 
-CONDITIONS = "2-core CPU, full table; docs/RESULTS.md says what else ran"
+CONDITIONS = "2-core CPU, full table"
 
 FULL_TABLE = {
 '''
