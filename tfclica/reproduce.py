@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tfclica.errors import ConfigError
+from tfclica.presets import PAPER_SCHEDULE, Preset, get_preset
 from tfclica.presets import TABLES as TABLE_METRICS
-from tfclica.presets import Preset, get_preset
 from tfclica.presets import table_rows as preset_rows
 from tfclica.rundir import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, atomic_write_text
 
@@ -73,12 +73,9 @@ SCHEDULES: dict[str, dict[str, object]] = {
     ),
     # the reference's schedule, encoder widths and negatives, for accelerators
     "paper": dict(
+        PAPER_SCHEDULE,  # the sphere-vmf-paper preset's schedule, for every row
         encoder_widths="reference",
         negatives="anchors",
-        steps=300_000,
-        batch_size=6144,
-        lr=1e-4,
-        eval_every=250,
         baseline_steps=0,  # the reference's baseline trains as long as the model
     ),
 }

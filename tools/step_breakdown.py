@@ -10,13 +10,11 @@ Adam update, and the whole step, each with and without XLA (``jit_compile``).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import keras
 import tensorflow as tf
 
-from tfclica.bench import gemm_peak_gflops
+from tfclica.bench import gemm_peak_gflops, median_seconds
 from tfclica.encoders import build_mlp_encoder
 from tfclica.latents import build_pair_sampler, seeds
 from tfclica.losses import cosine_infonce
@@ -25,14 +23,8 @@ from tfclica.presets import get_preset
 
 
 def _median_ms(fn, repeats: int) -> float:
-    fn().numpy()  # compile / warm up
-    fn().numpy()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn().numpy()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+    fn().numpy()  # compile (median_seconds warms up once more)
+    return 1e3 * median_seconds(lambda _: fn().numpy(), repeats)
 
 
 def main() -> None:

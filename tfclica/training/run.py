@@ -18,7 +18,6 @@ import tensorflow as tf
 from tfclica.checkpoints import restore_newest_readable
 from tfclica.config import STOP_AT_METRICS, ExperimentConfig
 from tfclica.data.training_data import open_training_data
-from tfclica.errors import ConfigError
 from tfclica.evaluation import (
     check_evaluable,
     chunked_encoder,
@@ -33,7 +32,7 @@ from tfclica.strategy import is_tpu, resolve_strategy
 from tfclica.streams import Stream, seed_of
 from tfclica.training.loop import Progress, Trainer, time_to_score
 from tfclica.training.objectives import build_objective
-from tfclica.training.step import TrainState, TrainStep
+from tfclica.training.step import TrainState, TrainStep, check_shards
 
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 SUPERVISED_SUBDIR = "supervised"  # checkpoints/ and logs/ of the baseline
@@ -94,11 +93,7 @@ class TrainingRun:
         self.strategy = resolve_strategy(cfg.strategy)
         self.replicas = self.strategy.num_replicas_in_sync
         shards = data_shards or self.replicas
-        if shards % self.replicas or cfg.batch_size % shards:
-            raise ConfigError(
-                f"batch_size={cfg.batch_size} must split into data_shards={shards}, and the "
-                f"shards over {self.replicas} replicas"
-            )
+        check_shards(cfg.batch_size, shards, self.replicas)
         self.data = open_training_data(cfg, self.run_dir)
         self.data.check_shards(self.replicas, shards)
         self.sampler = self.data.sampler
@@ -119,11 +114,7 @@ class TrainingRun:
             self._standardize_output_layer()
         self.run_dir.save_config(cfg)  # only once the checkpoints are known to match
         self.shards = int(self.state.data_shards.numpy())
-        if self.shards % self.replicas or cfg.batch_size % self.shards:
-            raise ConfigError(
-                f"{run_dir} was trained with data_shards={self.shards}, which does not split "
-                f"batch_size={cfg.batch_size} over {self.replicas} replicas"
-            )
+        check_shards(cfg.batch_size, self.shards, self.replicas, f"{run_dir} was trained: ")
         objective = build_objective(cfg, self.objective_name)
         # The data's batches start at the restored step (a resume trains on the same batches).
         self.train_step = TrainStep(

@@ -52,6 +52,16 @@ def resolve_xla_mode(mode: str, batch_size: int, encoder: str = "mlp") -> str:
     return "step" if encoder == "mlp" and batch_size < CPU_WHOLE_STEP_BELOW else "sampling"
 
 
+def check_shards(batch_size: int, shards: int, replicas: int, where: str = "") -> None:
+    """:class:`ConfigError` unless ``batch_size`` splits into ``shards`` equal shards and the
+    shards split evenly over ``replicas`` (``where``: a prefix saying whose shards they are)."""
+    if shards % replicas or batch_size % shards:
+        raise ConfigError(
+            f"{where}batch_size={batch_size} must split into data_shards={shards}, and the "
+            f"shards over {replicas} replicas"
+        )
+
+
 class TrainState:
     """The training variables a checkpoint holds besides the encoder and the optimizer.
 
@@ -109,11 +119,7 @@ class TrainStep:
         self.state, self.batch_size = state, batch_size
         self.replicas = strategy.num_replicas_in_sync
         self.shards = int(state.data_shards.numpy())
-        if self.shards % self.replicas or batch_size % self.shards:
-            raise ConfigError(
-                f"batch_size={batch_size} must split into data_shards={self.shards}, and the "
-                f"shards over {self.replicas} replicas"
-            )
+        check_shards(batch_size, self.shards, self.replicas)
         self.steps_per_call = int(steps_per_call)
         multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
         self.single_device = self.replicas == 1 and not (is_tpu(strategy) or multi_worker)
