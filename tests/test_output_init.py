@@ -31,7 +31,8 @@ def test_outputs_have_mean_zero_and_std_one_on_the_fitted_sample():
 def test_standardising_spreads_the_sphere_outputs_of_the_reference_encoder():
     import tensorflow as tf
 
-    from tfclica.factory import build_encoder, build_observation_source
+    from tfclica.data.sources import build_observation_source
+    from tfclica.factory import build_encoder
     from tfclica.latents import build_pair_sampler
 
     cfg = ExperimentConfig(space="sphere", conditional="vmf", conditional_scale=1.0, tau=1.0)

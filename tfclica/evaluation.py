@@ -7,11 +7,13 @@ calls :func:`evaluate_encoder` with the export's loaded encoder).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from tfclica.data.training_data import FOLDER_IDENTITY_NOTE, check_training_data
 from tfclica.errors import ConfigError
+from tfclica.factor_scores import per_factor_scores
 from tfclica.latents import PairSampler, seeds
 from tfclica.metrics import (
     collapse_diagnostics,
@@ -40,8 +42,6 @@ def check_evaluable(cfg) -> None:
     """:class:`ConfigError` if ``cfg.eval_samples`` is too small to fit the scores on, or the
     run's data cannot supply them (before a run trains for minutes and then cannot be scored;
     see :func:`tfclica.data.training_data.check_training_data`)."""
-    from tfclica.data.training_data import check_training_data
-
     fewest = min_eval_samples(cfg.dim)
     if cfg.eval_samples < fewest:
         raise ConfigError(
@@ -207,8 +207,6 @@ def evaluate_on_data(encode: Callable[[np.ndarray], np.ndarray], data, sets: tup
     :class:`~tfclica.data.training_data.TrainingData`: :func:`identifiability_scores`, the
     identity baseline where the data has a g (else ``identity`` null, ``identity_note`` and
     null flags), ``eval_samples``, and ``per_factor`` where the factors are named."""
-    from tfclica.factor_scores import per_factor_scores
-
     z_fit, x_fit, z_test, x_test = sets
     h_fit, h_test = encode(x_fit), encode(x_test)
     scores = identifiability_scores(z_fit, h_fit, z_test, h_test, nonlinear=True)
@@ -246,12 +244,6 @@ def fit_alignments(
 
 # ------------------------------------------------------------------------ an image folder's images
 
-# metrics.json "identity_note" of a run on an image folder ("identity" is null there).
-FOLDER_IDENTITY_NOTE = (
-    "no identity baseline: the images come from a folder, not from a generator g whose output "
-    "could be scored; below_identity* are null"
-)
-
 
 def folder_sets(images, num_samples: int, seed):
     """``(z_fit, x_fit, z_test, x_test)`` of an image folder (``images``: a
@@ -284,8 +276,6 @@ def evaluate_folder(
     There is no g, so ``identity`` is ``None`` (``identity_note`` says why) and the
     ``below_identity*`` flags are ``None``: not known, rather than false.
     """
-    from tfclica.factor_scores import per_factor_scores
-
     z_fit, x_fit, z_test, x_test = folder_sets(images, num_samples, seed)
     h_fit, h_test = encode(x_fit), encode(x_test)
     scores = identifiability_scores(z_fit, h_fit, z_test, h_test, nonlinear=nonlinear)
@@ -293,3 +283,19 @@ def evaluate_folder(
     scores.update(below_identity_r2=None, below_identity_mcc=None, below_identity=None)
     scores["per_factor"] = per_factor_scores(z_fit, h_fit, z_test, h_test, names)
     return scores
+
+
+def evaluate_per_factor(
+    encode: Callable[[np.ndarray], np.ndarray],
+    sampler,
+    source,
+    num_samples: int,
+    seed,
+    names: Sequence[str] | None = None,
+) -> dict:
+    """:func:`per_factor_scores` of ``encode`` on the fit and held-out sets that
+    :func:`evaluate_encoder` draws with the same ``seed`` (the same samples
+    its mean scores are computed on)."""
+    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
+    z_test, x_test = sample_observations(sampler, source, num_samples, seeds.fold(seed, 1))
+    return per_factor_scores(z_fit, encode(x_fit), z_test, encode(x_test), names)

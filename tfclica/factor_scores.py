@@ -9,7 +9,7 @@ of ``mcc``'s mean, on the held-out set).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -71,22 +71,3 @@ def per_factor_scores(z_fit, h_fit, z_test, h_test, names: Sequence[str] | None 
         }
         for i, name in enumerate(names)
     }
-
-
-def evaluate_per_factor(
-    encode: Callable[[np.ndarray], np.ndarray],
-    sampler,
-    source,
-    num_samples: int,
-    seed,
-    names: Sequence[str] | None = None,
-) -> dict:
-    """:func:`per_factor_scores` of ``encode`` on the fit and held-out sets that
-    :func:`tfclica.evaluation.evaluate_encoder` draws with the same ``seed`` (the same samples
-    its mean scores are computed on)."""
-    from tfclica.evaluation import sample_observations
-    from tfclica.latents import seeds
-
-    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
-    z_test, x_test = sample_observations(sampler, source, num_samples, seeds.fold(seed, 1))
-    return per_factor_scores(z_fit, encode(x_fit), z_test, encode(x_test), names)

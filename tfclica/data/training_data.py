@@ -238,7 +238,7 @@ def open_training_data(cfg, run_dir) -> TrainingData:
         ConfigError: the folder is missing or does not fit the setting, or the saved source is
             not the one ``cfg`` describes.
     """
-    from tfclica.factory import build_observation_source, check_observation_source
+    from tfclica.data.sources import build_observation_source, check_observation_source
 
     if cfg.dataset:
         from tfclica.data.dataset import folder_pairs, open_dataset

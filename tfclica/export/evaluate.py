@@ -75,8 +75,7 @@ def evaluate_model(
 def _score_on_source(encoder: LoadedEncoder, cfg, source, where, checksum, num: int, seed):
     """Scores on fresh observations of the run's g (the mixing or the renderer); an image run's
     also per factor, as its metrics.json has them."""
-    from tfclica.evaluation import evaluate_encoder
-    from tfclica.factor_scores import evaluate_per_factor
+    from tfclica.evaluation import evaluate_encoder, evaluate_per_factor
     from tfclica.latents import build_pair_sampler
 
     if checksum is not None and source.checksum() != checksum:

@@ -24,7 +24,7 @@ from tfclica.evaluation import (
     evaluate_on_data,
     training_scores_on,
 )
-from tfclica.factory import build_encoder, train_xla_mode
+from tfclica.factory import build_encoder
 from tfclica.latents import seeds
 from tfclica.optim import build_optimizer
 from tfclica.rundir import RunDirectory
@@ -32,7 +32,7 @@ from tfclica.strategy import is_tpu, resolve_strategy
 from tfclica.streams import Stream, seed_of
 from tfclica.training.loop import Progress, Trainer, time_to_score
 from tfclica.training.objectives import build_objective
-from tfclica.training.step import TrainState, TrainStep, check_shards
+from tfclica.training.step import TrainState, TrainStep, check_shards, resolve_xla_mode
 
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 SUPERVISED_SUBDIR = "supervised"  # checkpoints/ and logs/ of the baseline
@@ -125,7 +125,7 @@ class TrainingRun:
             self.strategy,
             self.state,
             cfg.batch_size,
-            xla=train_xla_mode(cfg),
+            xla=resolve_xla_mode(cfg.xla, cfg.batch_size, cfg.encoder),
             steps_per_call=cfg.steps_per_call,
         )
         self.encode = chunked_encoder(self.encoder, shape, pad_to_chunk=is_tpu(self.strategy))
