@@ -81,7 +81,8 @@ def test_bad_settings_exit_2_with_one_line(args, needle, tmp_path, capsys):
 def test_presets_lists_every_preset_on_one_line(capsys):
     code, out, _ = run(["presets"], capsys)
     assert code == 0
-    lines = out.strip().splitlines()
+    header, *lines = out.strip().splitlines()
+    assert header.split()[0] == "name"
     assert [line.split()[0] for line in lines] == [p.name for p in all_presets()]
     assert {"sphere-vmf1", "box-gennorm3", "unbounded-normal-laplace"} <= {
         line.split()[0] for line in lines
