@@ -38,26 +38,17 @@ CPU_SCHEDULE = dict(
     encoder_widths=CPU_ENCODER,
     baseline_steps=4000,
 )
-# Per-row tuning: lr, init and tau from the sweeps of docs/RESULTS.md ("Schedule sweeps"; 1500
-# steps at batch 512, the reference's encoder, `python tools/sweep_schedules.py ...`); steps
-# and widths from "A smaller encoder". kappa = 1: with the reference's encoder every constant
-# lr >= 3e-4 (and tau 0.1/0.3, and the standardised output init) ended lower, R^2 falling as
-# training went on; with the smaller one, lr 3e-4 with warmup + cosine ends at held-out R^2
-# 0.840 after 12k steps, against 0.809 for 1e-4 constant (seed 0); 0.834 +- 0.005 over 3 seeds,
-# far from 0.99.
+# Per-row tuning: lr, init and tau from sweeps at the quick budget, steps and widths from the
+# time-to-score runs (docs/RESULTS.md, "Time to score"). kappa = 1: lr 3e-4 with warmup + cosine,
+# the best measured (held-out R^2 0.834 +- 0.005 after 12k steps, 3 seeds): far from 0.99.
 VMF1_SCHEDULE = dict(CPU_SCHEDULE, lr=3e-4, lr_schedule="warmup-cosine", warmup_steps=100)
 # kappa = 10 / tau = 0.1: a 100-step warmup and cosine decay (0.918 against 0.891 held-out R^2
 # at the quick budget); `default` on it reaches 0.99 after 170-173 s, 3 seeds of 3.
 VMF10_SCHEDULE = dict(CPU_SCHEDULE, lr_schedule="warmup-cosine", warmup_steps=100)
-# Box / R^n with an L1 model: the standardised output init and lr 5e-4 (box-laplace MCC 0.630,
-# against 0.431-0.528 with Glorot at lr 5e-4-2e-3; standardised at 2e-3 collapses; R^n
-# Laplace/Laplace MCC 0.537 against 0.480 for Glorot at 2e-3). 20k steps: R^n Laplace/Laplace
-# was still rising at 12k (MCC 0.977) and reaches 0.98 at steps 10,000-18,750 (3 seeds);
-# With the reference's negatives box-laplace plateaus at 0.973 from about step 5,000: at batch
-# 1024 that loss (the anchor itself among the candidates) prefers the linear encoder 3 z to the
-# matched 20 z, and bent encoders beat every linear one. The L1 rows therefore contrast with the
-# batch's positives (negatives="positives", CPC's InfoNCE, whose minimiser is the density ratio
-# at any batch size): MCC 0.98 after 200 s (seed 0; docs/RESULTS.md, "box-laplace: ...").
+# Box / R^n with an L1 model: the standardised output init and lr 5e-4 (Glorot, or 2e-3, score
+# lower or collapse at the quick budget). The box rows contrast with the batch's positives
+# (negatives="positives", CPC's InfoNCE): with the anchor itself among the candidates the loss
+# prefers a bent encoder at batch 1024 and box-laplace plateaus at MCC 0.973 (docs/RESULTS.md).
 # Steps (lr constant): R^n Laplace/Laplace reached MCC 0.98 at steps 13,500 / 18,750 / 10,000
 # (seeds 0-2), so 22,500; box-laplace with the positives at 9,750 / 12,000 / 9,500, so 14,500.
 L1_SCHEDULE = dict(CPU_SCHEDULE, steps=22_500, lr=5e-4, output_init="standardized")
