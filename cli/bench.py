@@ -51,7 +51,7 @@ def command(preset, steps, repeats, batch_size, precision, xla, steps_per_call, 
     from tfclica.cli.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    from tfclica.bench import format_report, run_bench
+    from tfclica.experiments.bench import format_report, run_bench
 
     result = run_bench(cfg, steps=steps, repeats=repeats)
     click.echo(json.dumps(result) if as_json else format_report(result))

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tfclica.config import (  # TensorFlow-free: the vocabularies live there, once
+from tfclica.config.experiment import (  # TensorFlow-free: the vocabularies live there, once
     ENCODER_NOTES,
     IMAGE_SIZES,
     LR_SCHEDULE_NOTES,
@@ -25,7 +25,7 @@ from tfclica.config import (  # TensorFlow-free: the vocabularies live there, on
 
 
 def choice(key: str) -> click.Choice:
-    """The ``click.Choice`` of config key ``key`` (its values: ``tfclica.config.VOCABULARIES``)."""
+    """The ``click.Choice`` of config key ``key`` (values: ``config.experiment.VOCABULARIES``)."""
     return click.Choice(VOCABULARIES[key])
 
 
@@ -49,7 +49,7 @@ class WidthsType(click.ParamType):
 
 
 def notes_help(summary: str, notes: dict[str, str]) -> str:
-    """``summary`` and what each value means, from a ``*_NOTES`` dict of ``tfclica.config``."""
+    """``summary`` and what each value means, from a ``*_NOTES`` dict of ``config.experiment``."""
     return f"{summary} ({'; '.join(f'{value}: {note}' for value, note in notes.items())})"
 
 
@@ -166,7 +166,7 @@ def resolve_config(preset: str | None, config_file: Path | None, overrides: dict
     A TOML file written by a run is fully resolved, so its own ``preset`` key only labels it;
     the base is the named preset only when ``--preset`` is given or no file is.
     """
-    from tfclica.config import ExperimentConfig, parse_toml
+    from tfclica.config.experiment import ExperimentConfig, parse_toml
     from tfclica.errors import ConfigError
     from tfclica.presets import get_preset
 

@@ -57,7 +57,7 @@ class ImageProgress:
 def command(num_images, out, image_size, seed):
     """Render N images of uniform factors in [-1, 1]^10 in the published 3DIdent layout:
     OUT/images/<index>.png, OUT/raw_latents.npy (one row per image), OUT/render.json."""
-    from tfclica.config import IMAGE_SIZES
+    from tfclica.config.experiment import IMAGE_SIZES
     from tfclica.errors import ConfigError
 
     low, high = IMAGE_SIZES

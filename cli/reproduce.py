@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tfclica.reproduce import SCHEDULES, TABLES
+from tfclica.experiments.reproduce import SCHEDULES, TABLES
 
 
 @click.command("reproduce")
@@ -51,7 +51,7 @@ def command(table, rows, seeds, schedule, shard, list_only, collect_only, out):
     write OUT/results.md and OUT/results.csv. Finished runs are skipped, interrupted ones
     resumed; with --shard only that shard's runs are made (a final call without --shard on the
     same --out collects; so does --collect, which trains nothing)."""
-    from tfclica import reproduce
+    from tfclica.experiments import reproduce
 
     selected = reproduce.select_rows(table, [r for r in (rows or "").split(",") if r])
     plan = reproduce.plan_runs(selected, seeds, schedule, out, reproduce.parse_shard(shard))

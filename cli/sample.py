@@ -54,7 +54,7 @@ def command(preset, config_file, num_samples, out, seed, mixing_dir, **kwargs):
 
     from tfclica import rundir
     from tfclica.errors import ConfigError
-    from tfclica.mixing import build_mixing
+    from tfclica.observations.mixing import build_mixing
 
     if mixing_dir is not None:
         mixing = rundir.load_mixing(Path(mixing_dir))

@@ -129,8 +129,8 @@ def command(preset, config_file, out, resume, data_shards, **kwargs):
     from tfclica.cli.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    from tfclica.evaluation import check_evaluable
-    from tfclica.strategy import resolve_strategy
+    from tfclica.evaluation.scoring import check_evaluable
+    from tfclica.training.strategy import resolve_strategy
 
     check_evaluable(cfg)  # a run that could not be scored is refused before anything is written
 
@@ -186,7 +186,7 @@ def failure_lines(m: dict) -> list[str]:
 def _check_resumed_steps(cfg, config_file: Path) -> None:
     """A decaying lr schedule ends at ``steps``: changing it on resume would leave a run whose
     config.toml no longer reruns it (its first part followed the old schedule)."""
-    from tfclica.config import parse_toml
+    from tfclica.config.experiment import parse_toml
     from tfclica.errors import ConfigError
 
     before = parse_toml(config_file.read_text(), str(config_file)).get("steps", cfg.steps)

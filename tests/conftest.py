@@ -15,10 +15,10 @@ SMALL_RUN = dict(dim=4, encoder_widths=(32, 64, 32), steps=10, eval_samples=512,
 def _make_run_dir(path, **overrides):
     """A finished run directory (config, mixing, encoder.keras, metrics) without training."""
     from tfclica import rundir
-    from tfclica.encoders import build_mlp_encoder
-    from tfclica.evaluation import evaluate_encoder
+    from tfclica.evaluation.scoring import evaluate_encoder
     from tfclica.latents import build_pair_sampler
-    from tfclica.mixing import build_mixing
+    from tfclica.models.encoders import build_mlp_encoder
+    from tfclica.observations.mixing import build_mixing
     from tfclica.presets import get_preset
 
     cfg = (

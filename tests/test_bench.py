@@ -3,8 +3,8 @@ import json
 import pytest
 import tensorflow as tf
 
-from tfclica.bench import model_flops_per_step, run_bench
-from tfclica.flops import step_gemms
+from tfclica.experiments.bench import model_flops_per_step, run_bench
+from tfclica.experiments.flops import step_gemms
 from tfclica.presets import get_preset
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from tfclica.cli.main import main
 from tfclica.cli.train import RESUME_MAY_CHANGE
-from tfclica.config import VOCABULARIES
+from tfclica.config.experiment import VOCABULARIES
 
 SETTING_CHOICES = ["space", "marginal", "conditional", "loss", "head"]
 TRAIN_CHOICES = [*SETTING_CHOICES, "strategy", "precision", "xla", "objective", "lr_schedule"]

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from tfclica.config import ExperimentConfig, parse_toml, to_toml
+from tfclica.config.experiment import ExperimentConfig, parse_toml, to_toml
 from tfclica.errors import ConfigError
 from tfclica.presets import all_presets, get_preset
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tfclica.config import (
+from tfclica.config.experiment import (
     SCHEDULE_KEYS,
     STOP_AT_METRICS,
     VOCABULARIES,
@@ -96,8 +96,8 @@ def test_every_vocabulary_is_enforced(key):
 def test_config_presets_and_cli_options_import_without_tensorflow():
     code = (
         "import sys\n"
-        "import tfclica, tfclica.config, tfclica.presets, tfclica.cli.options\n"
-        "assert 'tensorflow' not in sys.modules, 'importing tfclica.config imported TensorFlow'\n"
+        "import tfclica, tfclica.config.experiment, tfclica.presets, tfclica.cli.options\n"
+        "assert 'tensorflow' not in sys.modules, 'importing the config imported TensorFlow'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 

@@ -9,10 +9,10 @@ import pytest
 
 from tfclica import rundir
 from tfclica.cli.main import main
-from tfclica.config import ExperimentConfig, to_toml
+from tfclica.config.experiment import ExperimentConfig, to_toml
 from tfclica.data import layout
-from tfclica.data.renderer import FACTOR_NAMES
 from tfclica.errors import ConfigError
+from tfclica.observations.renderer import FACTOR_NAMES
 from tfclica.presets import get_preset
 
 SIZE, IMAGES = 16, 240
@@ -54,8 +54,8 @@ def _folder_pairs(cfg):
 
 
 def test_a_run_on_a_folder_scores_its_images(run, folder):
-    from tfclica.evaluation import evaluate_folder, folder_sets
-    from tfclica.factory import build_encoder
+    from tfclica.evaluation.scoring import evaluate_folder, folder_sets
+    from tfclica.models.factory import build_encoder
 
     metrics = json.loads((run / "metrics.json").read_text())
     cfg = rundir.load_config(run)

@@ -34,12 +34,12 @@ def _child() -> None:
     import numpy as np
 
     from tfclica import rundir
-    from tfclica.encoders import build_mlp_encoder
     from tfclica.losses import build_loss, distance_kernels
+    from tfclica.models.encoders import build_mlp_encoder
     from tfclica.presets import get_preset
-    from tfclica.replicas import cross_replica_concat
-    from tfclica.strategy import resolve_strategy
     from tfclica.training import TrainingRun
+    from tfclica.training.replicas import cross_replica_concat
+    from tfclica.training.strategy import resolve_strategy
 
     # Blocks of 3 anchors. One device runs the symmetric Lp kernels (its own anchors as
     # negatives, 16 = 5 x 3 + 1); each replica runs the general ones, its 8 anchors in blocks

@@ -19,9 +19,9 @@ import keras
 import numpy as np
 import pytest
 
-import tfclica.encoders  # noqa: F401 - registers the heads for deserialisation
+import tfclica.models.encoders  # noqa: F401 - registers the heads for deserialisation
 from tfclica import rundir
-from tfclica.config import to_toml
+from tfclica.config.experiment import to_toml
 from tfclica.presets import get_preset
 from tfclica.training import TrainingRun
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfclica.encoders import (
+from tfclica.models.encoders import (
     LINEAR_BOX_SHARPNESS,
     BoxHead,
     LinearBoxHead,

@@ -8,7 +8,7 @@ import pytest
 
 from tfclica.cli.main import main
 from tfclica.errors import ConfigError
-from tfclica.evaluation import evaluate_encoder
+from tfclica.evaluation.scoring import evaluate_encoder
 from tfclica.export import evaluate_model, export_run
 from tfclica.latents import build_pair_sampler
 from tfclica.rundir import METRIC_KEYS

@@ -14,7 +14,7 @@ import tensorflow as tf
 from tfclica import __version__, rundir
 from tfclica.cli.main import main
 from tfclica.errors import ConfigError
-from tfclica.evaluation import sample_observations
+from tfclica.evaluation.scoring import sample_observations
 from tfclica.export import (
     EncoderInputError,
     ParityError,
@@ -333,7 +333,7 @@ def test_generator_files_carry_the_spec(exported):
     assert json.loads(spec)["sha256"] == mixing.checksum()
     for name in ("g.onnx", "g_inverse.onnx"):
         model = onnx.load(str(out / "mixing" / name))
-        assert {p.key: p.value for p in model.metadata_props}["tfclica.mixing"] == spec
+        assert {p.key: p.value for p in model.metadata_props}["tfclica.observations.mixing"] == spec
         dims = model.graph.input[0].type.tensor_type.shape.dim
         assert [d.dim_param or d.dim_value for d in dims] == ["batch", 4]
     for name in ("g_savedmodel", "g_inverse_savedmodel"):

@@ -9,10 +9,10 @@ from sklearn.metrics import r2_score
 
 from tfclica import rundir
 from tfclica.cli.main import main
-from tfclica.evaluation import sample_observations
+from tfclica.evaluation.metrics import correlation_matrix, linear_alignment, permutation_alignment
+from tfclica.evaluation.scoring import sample_observations
 from tfclica.export import export_run, load_encoder, read_metadata
 from tfclica.latents import build_pair_sampler, seeds
-from tfclica.metrics import correlation_matrix, linear_alignment, permutation_alignment
 
 FORMATS = ("savedmodel", "encoder.onnx")
 
@@ -30,7 +30,7 @@ def exported(request, tmp_path_factory, make_run_dir):
 
 
 def _final_eval_sets(cfg, mixing):
-    """The run's final-evaluation fit and held-out sets (as tfclica.evaluation draws them)."""
+    """The run's final-evaluation fit and held-out sets (as scoring draws them)."""
     sampler, seed = build_pair_sampler(cfg), (cfg.seed, 2)  # Stream.FINAL_EVAL
     fit = sample_observations(sampler, mixing, cfg.eval_samples, seed)
     heldout = sample_observations(sampler, mixing, cfg.eval_samples, seeds.fold(seed, 1))

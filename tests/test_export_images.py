@@ -102,7 +102,7 @@ def _input_section(metadata, mean, std):
 
 
 def test_a_render_run_exports_and_matches_keras_on_rendered_images(rendered):
-    from tfclica.data.source import RenderedImages
+    from tfclica.observations.rendered import RenderedImages
 
     run, out, metadata = rendered
     parity = metadata["parity"]
@@ -165,7 +165,7 @@ def test_a_folder_run_exports_with_the_folders_scaling(on_folder, folder):
 
 def test_a_folder_exports_alignment_is_the_final_evaluations(on_folder, folder):
     from tfclica.data.dataset import folder_pairs, open_dataset
-    from tfclica.evaluation import folder_sets
+    from tfclica.evaluation.scoring import folder_sets
     from tfclica.latents import build_pair_sampler
 
     run, out, metadata = on_folder

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tfclica import rundir
-from tfclica.config import ExperimentConfig
-from tfclica.evaluation import sample_observations
+from tfclica.config.experiment import ExperimentConfig
+from tfclica.evaluation.scoring import sample_observations
 from tfclica.export import evaluate_model, load_encoder
 from tfclica.latents import build_pair_sampler
 

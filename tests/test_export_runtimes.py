@@ -125,7 +125,7 @@ def test_encoder_keras_loads_in_a_fresh_process(fresh, tmp_path):
         "import sys, numpy as np\n"
         "import tfclica\n"
         "from tfclica.export import load_keras_encoder\n"
-        "assert 'tfclica.encoders' not in sys.modules\n"
+        "assert 'tfclica.models.encoders' not in sys.modules\n"
         f"model = load_keras_encoder({str(run_dir / 'encoder.keras')!r})\n"
         f"np.save({str(tmp_path / 'z.npy')!r}, model(np.load({str(tmp_path / 'x.npy')!r})))\n"
     )

@@ -12,10 +12,15 @@ import pytest
 import tensorflow as tf
 
 from tfclica.cli.train import failure_lines
-from tfclica.config import ExperimentConfig
-from tfclica.evaluation import IDENTITY_OLS, IDENTITY_RIDGE, evaluate_encoder, identity_baseline
+from tfclica.config.experiment import ExperimentConfig
+from tfclica.evaluation.metrics import linear_r2, mcc, ridge_r2
+from tfclica.evaluation.scoring import (
+    IDENTITY_OLS,
+    IDENTITY_RIDGE,
+    evaluate_encoder,
+    identity_baseline,
+)
 from tfclica.latents import build_pair_sampler
-from tfclica.metrics import linear_r2, mcc, ridge_r2
 
 DIM, JUNK, FIT = 3, 297, 256
 POWER = 9  # x shows z only as z^9: a linear read-out of z from z^9 on [0, 1] has R^2 0.58

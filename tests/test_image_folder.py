@@ -11,10 +11,10 @@ import tensorflow as tf
 
 from tfclica.data import layout
 from tfclica.data.loader import FolderPairs
-from tfclica.data.renderer import to_uint8
-from tfclica.data.source import RenderedImages
 from tfclica.errors import ConfigError
 from tfclica.latents import build_pair_sampler
+from tfclica.observations.rendered import RenderedImages
+from tfclica.observations.renderer import to_uint8
 from tfclica.presets import get_preset
 
 SIZE = 16
@@ -127,9 +127,9 @@ def test_render_command(tmp_path):
 def test_the_train_step_trains_on_the_folder_pairs(folder):
     import keras
 
-    from tfclica.conv_encoders import build_cnn_encoder
     from tfclica.data.training_data import FolderData
     from tfclica.losses import build_loss
+    from tfclica.models.conv_encoders import build_cnn_encoder
     from tfclica.training import ContrastiveObjective, TrainState, TrainStep
 
     def make():

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from tfclica import rundir
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 from tfclica.errors import ConfigError
-from tfclica.factor_scores import per_factor_scores
-from tfclica.metrics import linear_r2, mcc
+from tfclica.evaluation.factor_scores import per_factor_scores
+from tfclica.evaluation.metrics import linear_r2, mcc
 from tfclica.presets import get_preset
 
 RENDER = dict(space="box", box_low=-1.0, box_high=1.0, conditional="normal", dim=10)
@@ -105,7 +105,7 @@ def test_per_factor_scores_find_the_factor_that_is_not_recovered():
 def test_fit_writes_per_factor_scores_with_the_factor_names(tmp_path):
     import json
 
-    from tfclica.data.renderer import FACTOR_NAMES
+    from tfclica.observations.renderer import FACTOR_NAMES
     from tfclica.training import TrainingRun
 
     cfg = _two_steps()

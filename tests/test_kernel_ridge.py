@@ -5,7 +5,7 @@ import pytest
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics import r2_score
 
-from tfclica.kernel_ridge import _cv_scores, fit_kernel_ridge_cv, median_heuristic
+from tfclica.evaluation.kernel_ridge import _cv_scores, fit_kernel_ridge_cv, median_heuristic
 
 
 def _data(num=600, n=3, seed=0):

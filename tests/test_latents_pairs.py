@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 from tfclica.errors import ConfigError
 from tfclica.latents import (
     Box,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfclica.config import ExperimentConfig, validate
+from tfclica.config.experiment import ExperimentConfig, validate
 from tfclica.errors import ConfigError
 from tfclica.losses import LpInfoNCE, lp_infonce
 from tfclica.training.objectives import build_objective

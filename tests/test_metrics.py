@@ -6,7 +6,7 @@ from scipy.stats import ortho_group
 from sklearn.metrics import r2_score
 
 from tfclica.errors import ConfigError
-from tfclica.metrics import (
+from tfclica.evaluation.metrics import (
     MIN_EVAL_SAMPLES,
     collapse_diagnostics,
     identifiability_scores,

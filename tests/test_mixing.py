@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tfclica.mixing import Mixing, build_mixing
+from tfclica.observations.mixing import Mixing, build_mixing
 
 
 def test_same_seed_same_mixing_and_unit_columns():

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 
 LR, WARMUP, STEPS, FINAL = 2e-3, 100, 1000, 0.1
 
@@ -44,7 +44,7 @@ def config(schedule: str, **overrides) -> ExperimentConfig:
 def built(cfg, shapes=((2,),)):
     import tensorflow as tf
 
-    from tfclica.optim import build_optimizer
+    from tfclica.training.optim import build_optimizer
 
     variables = [tf.Variable(np.ones(s, np.float32)) for s in shapes]
     optimizer = build_optimizer(cfg)
@@ -60,7 +60,7 @@ CHOSEN = {0: None, 49: 0.5, 99: 1.0, 549: None, 999: None, 5000: None}
     "schedule", ["constant", "warmup-constant", "warmup-cosine", "warmup-linear"]
 )
 def test_learning_rate_at_chosen_steps(schedule):
-    from tfclica.optim import current_learning_rate
+    from tfclica.training.optim import current_learning_rate
 
     optimizer, _ = built(config(schedule))
     for step, warmup_fraction in CHOSEN.items():
@@ -110,7 +110,7 @@ def test_defaults_build_the_plain_adam_of_earlier_results():
 def test_adam_constants_and_mixed_float16_loss_scaling():
     import keras
 
-    from tfclica.optim import current_learning_rate
+    from tfclica.training.optim import current_learning_rate
 
     cfg = config("warmup-linear", adam_beta1=0.8, adam_beta2=0.95, adam_epsilon=1e-6)
     optimizer, _ = built(cfg.replace(precision="mixed_float16"))
@@ -127,7 +127,7 @@ def test_clipping_scales_the_global_norm_not_each_variable():
     # |g| (with the default eps it is nearly sign(g) * lr whatever the scale).
     import tensorflow as tf
 
-    from tfclica.optim import GlobalClipAdam
+    from tfclica.training.optim import GlobalClipAdam
 
     optimizer, (a, b) = built(
         ExperimentConfig(lr=0.1, clip_norm=1.0, adam_epsilon=1.0), ((2,), (2,))
@@ -150,7 +150,7 @@ def test_clipping_scales_the_global_norm_not_each_variable():
 def test_a_restored_checkpoint_resumes_the_schedule(tmp_path):
     import tensorflow as tf
 
-    from tfclica.optim import current_learning_rate
+    from tfclica.training.optim import current_learning_rate
 
     cfg = config("warmup-cosine")
     optimizer, (var,) = built(cfg)
@@ -171,7 +171,7 @@ def _child() -> None:
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from tfclica.optim import build_optimizer, current_learning_rate
+    from tfclica.training.optim import build_optimizer, current_learning_rate
 
     # Replica halves (3, 0) + (3, 8) sum to (6, 8), norm 10: a global clip to 2 gives (1.2, 1.6);
     # clipping each half first (Keras' global_clipnorm) would give (0.8 + ~0.7, 0 + ~1.87).
@@ -194,7 +194,7 @@ def _child() -> None:
     # What this module avoids: Keras' global_clipnorm clips each replica's half before the sum.
     import keras
 
-    from tfclica.optim import learning_rate
+    from tfclica.training.optim import learning_rate
 
     with strategy.scope():
         keras_var = tf.Variable([1.0, 1.0])

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from tfclica.config import ExperimentConfig
-from tfclica.encoders import build_mlp_encoder
-from tfclica.output_init import output_layer, standardize_output_layer
+from tfclica.config.experiment import ExperimentConfig
+from tfclica.models.encoders import build_mlp_encoder
+from tfclica.models.output_init import output_layer, standardize_output_layer
 
 
 def _pre_head(encoder, x):
@@ -32,8 +32,8 @@ def test_standardising_spreads_the_sphere_outputs_of_the_reference_encoder():
     import tensorflow as tf
 
     from tfclica.data.sources import build_observation_source
-    from tfclica.factory import build_encoder
     from tfclica.latents import build_pair_sampler
+    from tfclica.models.factory import build_encoder
 
     cfg = ExperimentConfig(space="sphere", conditional="vmf", conditional_scale=1.0, tau=1.0)
     source = build_observation_source(cfg)

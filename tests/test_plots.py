@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tfclica.errors import ConfigError
-from tfclica.plots import (
+from tfclica.evaluation.plots import (
     plot_latents,
     plot_table_bars,
     plot_time_to_score,
@@ -141,7 +141,10 @@ def test_a_failed_write_keeps_the_old_picture(tmp_path, monkeypatch):
 
 
 def test_importing_plots_does_not_import_matplotlib_or_scikit_learn():
-    code = "import sys, tfclica.plots; print(sorted({'matplotlib', 'sklearn'} & set(sys.modules)))"
+    code = (
+        "import sys, tfclica.evaluation.plots;"
+        " print(sorted({'matplotlib', 'sklearn'} & set(sys.modules)))"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
@@ -154,7 +157,7 @@ def test_importing_plots_does_not_import_matplotlib_or_scikit_learn():
 @pytest.fixture
 def drawn(monkeypatch):
     """The figures the plot functions save, kept for inspection (the PNG is still written)."""
-    import tfclica.plots as plots
+    import tfclica.evaluation.plots as plots
 
     figures, save = [], plots._save
     monkeypatch.setattr(

@@ -5,7 +5,7 @@ import pytest
 
 from tfclica import presets
 from tfclica.cli.main import main
-from tfclica.config import SCHEDULE_KEYS
+from tfclica.config.experiment import SCHEDULE_KEYS
 from tfclica.errors import ConfigError
 from tfclica.presets import TABLES, all_presets, get_preset, table_rows
 from tfclica.presets import preset as registry
@@ -162,8 +162,8 @@ def test_the_l1_box_rows_contrast_with_the_positives_and_the_others_with_the_anc
 def test_every_grid_preset_states_the_full_tables_mean_over_its_records():
     from pathlib import Path
 
+    from tfclica.experiments.reproduce import record_measurements
     from tfclica.presets.measured import CONDITIONS
-    from tfclica.reproduce import record_measurements
 
     records = record_measurements(Path(__file__).parents[1] / "docs" / "results" / "full")
     for preset in [*table_rows("sphere"), *table_rows("box")]:

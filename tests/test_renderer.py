@@ -5,9 +5,9 @@ import pytest
 import tensorflow as tf
 
 from tfclica import rundir
-from tfclica.data.renderer import FACTOR_NAMES, NUM_FACTORS, render, to_uint8
-from tfclica.data.source import EAGER_CHUNK, RenderedImages
 from tfclica.errors import ConfigError
+from tfclica.observations.rendered import EAGER_CHUNK, RenderedImages
+from tfclica.observations.renderer import FACTOR_NAMES, NUM_FACTORS, render, to_uint8
 
 Z = np.random.default_rng(0).uniform(-1, 1, (48, NUM_FACTORS)).astype(np.float32)
 

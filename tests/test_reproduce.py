@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tfclica import reproduce
 from tfclica.errors import ConfigError
+from tfclica.experiments import reproduce
 
 
 def _in_process_train(calls):
@@ -135,8 +135,8 @@ def test_a_rerun_skips_finished_runs_and_resumes_started_ones(smoke_table):
 
 
 def test_the_reference_and_paper_schedules_train_the_references_negatives(tmp_path):
+    from tfclica.experiments.reproduce import PlannedRun
     from tfclica.presets import get_preset
-    from tfclica.reproduce import PlannedRun
 
     row = get_preset("box-laplace")  # its own preset contrasts with the positives
     assert row.config.negatives == "positives"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tfclica.cli.main import main
-from tfclica.mixing import build_mixing
+from tfclica.observations.mixing import build_mixing
 from tfclica.presets import all_presets
 
 

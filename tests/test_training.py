@@ -101,8 +101,8 @@ def test_run_directory_follows_the_contract(trained_run):
 def test_saved_encoder_reproduces_the_scores(trained_run):
     import keras
 
-    import tfclica.encoders  # noqa: F401 - registers the heads for deserialisation
-    from tfclica.evaluation import evaluate_encoder
+    import tfclica.models.encoders  # noqa: F401 - registers the heads for deserialisation
+    from tfclica.evaluation.scoring import evaluate_encoder
     from tfclica.latents import build_pair_sampler
 
     cfg, run_dir, m = trained_run

@@ -67,7 +67,7 @@ def test_stop_at_ends_the_run_at_the_first_evaluation_reaching_it(tmp_path):
 def test_the_schedule_is_applied_at_the_logged_steps(tmp_path):
     import tensorflow as tf
 
-    from tfclica.optim import learning_rate
+    from tfclica.training.optim import learning_rate
 
     cfg = TINY.replace(steps=16, lr=1e-2, lr_schedule="warmup-cosine", warmup_steps=8)
     TrainingRun(cfg, rundir.prepare_run_dir(tmp_path / "r")).fit()
@@ -98,9 +98,9 @@ def test_too_few_evaluation_samples_is_refused_before_anything_is_written(tmp_pa
 
 def test_constant_encodings_are_scored_and_flagged_not_crashed():
     from tfclica.cli.train import failure_lines
-    from tfclica.evaluation import evaluate_encoder
+    from tfclica.evaluation.scoring import evaluate_encoder
     from tfclica.latents import build_pair_sampler
-    from tfclica.mixing import build_mixing
+    from tfclica.observations.mixing import build_mixing
 
     cfg = TINY
     mixing = build_mixing(cfg.dim, cfg.mixing_layers, seed=0, pilot_draws=200)

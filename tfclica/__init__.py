@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     # config and presets
-    "ExperimentConfig": "tfclica.config",
+    "ExperimentConfig": "tfclica.config.experiment",
     "get_preset": "tfclica.presets",
     "all_presets": "tfclica.presets",
     # errors
@@ -33,18 +33,18 @@ _EXPORTS = {
     "PairSampler": "tfclica.latents",
     # observations: x = g(z)
     "ObservationSource": "tfclica.observations",
-    "Mixing": "tfclica.mixing",
-    "build_mixing": "tfclica.mixing",
+    "Mixing": "tfclica.observations.mixing",
+    "build_mixing": "tfclica.observations.mixing",
     # encoders and losses
-    "build_mlp_encoder": "tfclica.encoders",
+    "build_mlp_encoder": "tfclica.models.encoders",
     "build_loss": "tfclica.losses",
     "CosineInfoNCE": "tfclica.losses",
     "LpInfoNCE": "tfclica.losses",
     # metrics and evaluation
-    "linear_r2": "tfclica.metrics",
-    "mcc": "tfclica.metrics",
-    "identifiability_scores": "tfclica.metrics",
-    "evaluate_encoder": "tfclica.evaluation",
+    "linear_r2": "tfclica.evaluation.metrics",
+    "mcc": "tfclica.evaluation.metrics",
+    "identifiability_scores": "tfclica.evaluation.metrics",
+    "evaluate_encoder": "tfclica.evaluation.scoring",
     # training
     "TrainStep": "tfclica.training",
     "Trainer": "tfclica.training",

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tfclica.config import ExperimentConfig, parse_toml, to_toml
+from tfclica.config.experiment import ExperimentConfig, parse_toml, to_toml
 from tfclica.errors import ConfigError
 from tfclica.observations import ObservationSource, source_from_saved
 

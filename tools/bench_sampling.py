@@ -86,7 +86,7 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from tfclica.config import ExperimentConfig
+    from tfclica.config.experiment import ExperimentConfig
     from tfclica.latents import build_pair_sampler, seeds
 
     results = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tfclica import reproduce
+from tfclica.experiments import reproduce
 
 
 def main() -> None:

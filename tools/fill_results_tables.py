@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tfclica import reproduce
 from tfclica.cli.main import main as tfclica
+from tfclica.experiments import reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = Path("docs/results/full")  # relative: the command in the tables' header stays short

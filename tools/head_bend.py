@@ -24,10 +24,10 @@ def main() -> None:
 
     import keras
 
-    import tfclica.encoders  # noqa: F401  (registers the heads for loading)
-    from tfclica.evaluation import sample_observations
+    import tfclica.models.encoders  # noqa: F401  (registers the heads for loading)
+    from tfclica.evaluation.metrics import mcc
+    from tfclica.evaluation.scoring import sample_observations
     from tfclica.latents import build_pair_sampler
-    from tfclica.metrics import mcc
     from tfclica.rundir import load_config, load_mixing
 
     cfg = load_config(args.run_dir)

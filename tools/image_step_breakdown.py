@@ -6,7 +6,7 @@ A step renders both views of ``batch`` pairs (``2 * batch`` images, one XLA prog
 the CNN forward and backward on them. Printed: the renderer's milliseconds at several march
 steps (and the share of channel values that differ from a 96-step render), and the CNN's
 forward+backward under XLA and as a TF graph (oneDNN's kernels), in float32 and mixed
-bfloat16. Medians after a warm-up call (``tfclica.bench.median_seconds``).
+bfloat16. Medians after a warm-up call (``tfclica.experiments.bench.median_seconds``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from tfclica.bench import median_seconds
-    from tfclica.conv_encoders import build_cnn_encoder
-    from tfclica.data.renderer import render, to_uint8
+    from tfclica.experiments.bench import median_seconds
+    from tfclica.models.conv_encoders import build_cnn_encoder
+    from tfclica.observations.renderer import render, to_uint8
 
     images, size = 2 * args.batch_size, args.image_size
     z = tf.random.stateless_uniform([images, 10], [0, 1], -1.0, 1.0)

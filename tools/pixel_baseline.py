@@ -23,9 +23,9 @@ def main() -> None:
     from dataclasses import replace
 
     from tfclica.data.sources import build_observation_source
-    from tfclica.evaluation import fit_and_heldout, identity_baseline
+    from tfclica.evaluation.metrics import linear_r2
+    from tfclica.evaluation.scoring import fit_and_heldout, identity_baseline
     from tfclica.latents import build_pair_sampler
-    from tfclica.metrics import linear_r2
     from tfclica.presets import get_preset
     from tfclica.streams import Stream, seed_of
 

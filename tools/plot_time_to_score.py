@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from tfclica.plots import plot_time_to_score
+from tfclica.evaluation.plots import plot_time_to_score
 
 LABELS = {"r2_linear_heldout": "held-out linear R^2", "mcc_pearson": "MCC (Pearson)"}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-# name: (conv widths, strides, batch norm). "base" is the preset's CNN (tfclica.conv_encoders).
+# name: (conv widths, strides, batch norm). "base" is the preset's CNN (models.conv_encoders).
 ARCHITECTURES = {
     "base": ((32, 64, 128), (2, 2, 2), False),
     "s1first": ((32, 32, 64, 128), (1, 2, 2, 2), False),
@@ -46,7 +46,7 @@ def pool(size: int, count: int, cache: Path) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images and their factors, rendered once (XLA, chunks of 500) and cached."""
     import tensorflow as tf
 
-    from tfclica.data.renderer import SCENE_VERSION, render
+    from tfclica.observations.renderer import SCENE_VERSION, render
 
     path = cache / f"pool-scene{SCENE_VERSION}-{size}px-{count}.npz"
     if path.is_file():
@@ -77,7 +77,7 @@ def main() -> None:
     import keras
     import tensorflow as tf
 
-    from tfclica.data.renderer import FACTOR_NAMES
+    from tfclica.observations.renderer import FACTOR_NAMES
 
     x, z = pool(args.image_size, args.images, args.cache)
     x_test, z_test = x[-HELD_OUT:].astype("float32") / 255, z[-HELD_OUT:]

@@ -23,8 +23,8 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from tfclica.data.renderer import render, to_uint8
     from tfclica.latents import build_pair_sampler
+    from tfclica.observations.renderer import render, to_uint8
     from tfclica.presets import get_preset
     from tfclica.rundir import atomic_write_bytes
 

@@ -29,11 +29,11 @@ def main() -> None:
     import tensorflow as tf
 
     from tfclica.data.layout import read_folder
-    from tfclica.data.renderer import to_uint8
-    from tfclica.data.source import RenderedImages
-    from tfclica.evaluation import chunked_encoder
-    from tfclica.factor_scores import per_factor_scores
-    from tfclica.metrics import linear_r2
+    from tfclica.evaluation.factor_scores import per_factor_scores
+    from tfclica.evaluation.metrics import linear_r2
+    from tfclica.evaluation.scoring import chunked_encoder
+    from tfclica.observations.rendered import RenderedImages
+    from tfclica.observations.renderer import to_uint8
 
     folder = read_folder(args.folder)  # the statistics the loader normalised with
     mean, std = (np.asarray(v, np.float32) for v in (folder.channel_mean, folder.channel_std))

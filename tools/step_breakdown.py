@@ -14,11 +14,11 @@ import argparse
 import keras
 import tensorflow as tf
 
-from tfclica.bench import gemm_peak_gflops, median_seconds
-from tfclica.encoders import build_mlp_encoder
+from tfclica.experiments.bench import gemm_peak_gflops, median_seconds
 from tfclica.latents import build_pair_sampler, seeds
 from tfclica.losses import cosine_infonce
-from tfclica.mixing import build_mixing
+from tfclica.models.encoders import build_mlp_encoder
+from tfclica.observations.mixing import build_mixing
 from tfclica.presets import get_preset
 
 

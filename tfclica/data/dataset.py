@@ -66,7 +66,7 @@ def stored_image_size(folder: ImageFolder) -> tuple[int, int]:
 def factor_names(folder: ImageFolder) -> tuple[str, ...] | None:
     """The renderer's factor names for a folder of 10 factors (3DIdent's order), else ``None``
     (per-factor scores then name them ``z0, z1, ...``)."""
-    from tfclica.data.renderer import FACTOR_NAMES
+    from tfclica.observations.renderer import FACTOR_NAMES
 
     return FACTOR_NAMES if folder.latents.shape[1] == len(FACTOR_NAMES) else None
 

@@ -141,9 +141,9 @@ def write_rendered_set(
     """
     import tensorflow as tf
 
-    from tfclica.data.renderer import FACTOR_NAMES, NUM_FACTORS, to_uint8
-    from tfclica.data.source import RenderedImages
     from tfclica.latents import seeds
+    from tfclica.observations.rendered import RenderedImages
+    from tfclica.observations.renderer import FACTOR_NAMES, NUM_FACTORS, to_uint8
     from tfclica.rundir import publish_mode
     from tfclica.streams import Stream, seed_of
 

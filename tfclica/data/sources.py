@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 from tfclica.errors import ConfigError
 from tfclica.observations import ObservationSource
 
@@ -11,10 +11,10 @@ from tfclica.observations import ObservationSource
 def build_observation_source(cfg: ExperimentConfig) -> ObservationSource:
     """A new source for ``cfg``: the MLP mixing g drawn from ``cfg.seed``, or the renderer."""
     if cfg.observations == "render":
-        from tfclica.data.source import RenderedImages
+        from tfclica.observations.rendered import RenderedImages
 
         return RenderedImages(cfg.image_size)
-    from tfclica.mixing import build_mixing
+    from tfclica.observations.mixing import build_mixing
 
     return build_mixing(cfg.dim, cfg.mixing_layers, seed=cfg.seed)
 

@@ -5,7 +5,7 @@ names are resolved lazily so that loading an ONNX export (``tfclica encode``) ne
 TensorFlow. Modules: :mod:`~tfclica.export.layout` (every file name of an export),
 :mod:`~tfclica.export.formats` (the TF/ONNX writers), :mod:`~tfclica.export.writer`
 (``export_run`` and the metadata), :mod:`~tfclica.export.loaders` (any format in),
-:mod:`~tfclica.export.evaluate` (scoring an export through :mod:`tfclica.evaluation`),
+:mod:`~tfclica.export.evaluate` (scoring an export through :mod:`tfclica.evaluation.scoring`),
 :mod:`~tfclica.export.run_data` (a run's observations: the mixing, the renderer or a folder).
 """
 

@@ -3,8 +3,8 @@
 An encoder recovers z only up to the map its metric fits: affine (orthogonal on the sphere)
 for the linear R^2, permutation and sign for the MCC. The export refits both maps exactly as the
 run's final evaluation fitted them (same fit set: ``Stream.FINAL_EVAL``, ``eval_samples``
-samples; :func:`tfclica.evaluation.fit_alignments`; for a run on an image folder the fit half
-of :func:`tfclica.evaluation.folder_sets`) and offers them as two more outputs:
+samples; :func:`~tfclica.evaluation.scoring.fit_alignments`; for a run on an image folder the
+fit half of :func:`~tfclica.evaluation.scoring.folder_sets`) and offers them as two more outputs:
 
     z_aligned  = z_hat @ A + b                                   (behind r2_linear[_heldout])
     z_permuted = z_hat[:, perm] * (sign * scale) + offset        (behind mcc_pearson)
@@ -30,7 +30,7 @@ class Alignment:
     Attributes:
         a, b: ``z ~ z_hat @ a + b`` (``a`` ``[d, n]``, ``b`` ``[n]``).
         perm, slope, offset: ``z[:, i] ~ z_hat[:, perm[i]] * slope[i] + offset[i]``
-            (``slope = sign * scale`` of :func:`tfclica.metrics.permutation_alignment`).
+            (``slope = sign * scale`` of :func:`tfclica.evaluation.metrics.permutation_alignment`).
         samples, seed: the fit set they were fitted on.
         fit_note: what the fit set is, for the metadata.
     """
@@ -103,7 +103,7 @@ class Alignment:
 
 
 def _from_maps(maps: dict, samples: int, seed, note: str | None = None) -> Alignment:
-    """An :class:`Alignment` of :func:`tfclica.evaluation.fit_alignments`' maps."""
+    """An :class:`Alignment` of :func:`tfclica.evaluation.scoring.fit_alignments`' maps."""
     a, b = maps["linear"]
     permutation = maps["permutation"]
     return Alignment(
@@ -127,7 +127,7 @@ def fit_alignment(cfg, model, source, samples: int) -> Alignment:
         source: the run's observation source (g).
         samples: the run's ``eval_samples``.
     """
-    from tfclica.evaluation import chunked_encoder, fit_alignments
+    from tfclica.evaluation.scoring import chunked_encoder, fit_alignments
     from tfclica.latents import build_pair_sampler
 
     seed = seed_of(cfg.seed, Stream.FINAL_EVAL)
@@ -138,8 +138,8 @@ def fit_alignment(cfg, model, source, samples: int) -> Alignment:
 
 def fit_folder_alignment(cfg, model, pairs, samples: int) -> Alignment:
     """:func:`fit_alignment` of a run on an image folder: the fit half of the final
-    evaluation's images (:func:`tfclica.evaluation.folder_sets`, as
-    :func:`tfclica.evaluation.evaluate_folder` draws them).
+    evaluation's images (:func:`tfclica.evaluation.scoring.folder_sets`, as
+    :func:`tfclica.evaluation.scoring.evaluate_folder` draws them).
 
     Args:
         cfg: the run's config.
@@ -147,8 +147,8 @@ def fit_folder_alignment(cfg, model, pairs, samples: int) -> Alignment:
         pairs: the run's :class:`~tfclica.data.loader.FolderPairs`.
         samples: the run's ``eval_samples``.
     """
-    from tfclica.evaluation import chunked_encoder, folder_sets
-    from tfclica.metrics import linear_alignment, permutation_alignment
+    from tfclica.evaluation.metrics import linear_alignment, permutation_alignment
+    from tfclica.evaluation.scoring import chunked_encoder, folder_sets
 
     seed = seed_of(cfg.seed, Stream.FINAL_EVAL)
     encode = chunked_encoder(model, (cfg.image_size, cfg.image_size, 3))

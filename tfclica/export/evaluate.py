@@ -2,7 +2,8 @@
 
 This module finds what an export needs to be scored (its config, recorded metrics and the
 frozen g it was trained on, or the image folder of a ``--dataset`` run); the scoring itself is
-:func:`tfclica.evaluation.evaluate_encoder` (:func:`~tfclica.evaluation.evaluate_folder`).
+:func:`~tfclica.evaluation.scoring.evaluate_encoder`
+(:func:`~tfclica.evaluation.scoring.evaluate_folder`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 from tfclica import rundir
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 from tfclica.errors import ConfigError
 from tfclica.export.layout import METADATA_FILE, MIXING_DIR, MIXING_WEIGHTS_FILE
 from tfclica.export.loaders import LoadedEncoder, load_encoder, read_metadata
@@ -75,7 +76,7 @@ def evaluate_model(
 def _score_on_source(encoder: LoadedEncoder, cfg, source, where, checksum, num: int, seed):
     """Scores on fresh observations of the run's g (the mixing or the renderer); an image run's
     also per factor, as its metrics.json has them."""
-    from tfclica.evaluation import evaluate_encoder, evaluate_per_factor
+    from tfclica.evaluation.scoring import evaluate_encoder, evaluate_per_factor
     from tfclica.latents import build_pair_sampler
 
     if checksum is not None and source.checksum() != checksum:
@@ -98,10 +99,11 @@ def _score_on_source(encoder: LoadedEncoder, cfg, source, where, checksum, num: 
 
 
 def _score_on_folder(encoder: LoadedEncoder, cfg, root: Path, num: int, seed) -> dict:
-    """Scores on distinct images of the run's folder (:func:`tfclica.evaluation.evaluate_folder`),
-    checked to be the folder the encoder was trained on (its latents' sha256)."""
+    """Scores on distinct images of the run's folder
+    (:func:`~tfclica.evaluation.scoring.evaluate_folder`), checked to be the folder the encoder
+    was trained on (its latents' sha256)."""
     from tfclica.data.dataset import factor_names, folder_pairs, open_dataset
-    from tfclica.evaluation import evaluate_folder
+    from tfclica.evaluation.scoring import evaluate_folder
     from tfclica.export.run_data import latents_sha256
     from tfclica.latents import build_pair_sampler
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tfclica.export.formats import MIN_OPSET, function_to_onnx, save_function
 from tfclica.export.layout import G_INVERSE, GENERATORS, ONNX_MIXING_KEY
-from tfclica.mixing import Mixing
+from tfclica.observations.mixing import Mixing
 
 
 def generator_function(mixing: Mixing, inverse: bool = False):
@@ -72,7 +72,7 @@ def write_generator(
         mixing: the frozen g.
         folder: the export's ``mixing/`` directory (already holding ``spec.json``).
         spec_file: ``mixing/spec.json``: copied into each SavedModel's assets and stored in each
-            ONNX file's ``metadata_props["tfclica.mixing"]``.
+            ONNX file's ``metadata_props["tfclica.observations.mixing"]``.
         formats: which of ``"savedmodel"``, ``"onnx"`` to write.
         opset: ONNX opset, at least 17.
     """

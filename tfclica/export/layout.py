@@ -42,7 +42,9 @@ PERMUTED_NAME = "z_permuted"  # z_hat permuted, sign-flipped, scaled, shifted: b
 SIGNATURE_KEY = "serving_default"
 ONNX_METADATA_KEY = "tfclica.metadata"
 ONNX_BATCH_AXIS = "batch"
-ONNX_MIXING_KEY = "tfclica.mixing"  # metadata_props of g.onnx / g_inverse.onnx: spec.json
+ONNX_MIXING_KEY = (
+    "tfclica.observations.mixing"  # metadata_props of g.onnx / g_inverse.onnx: spec.json
+)
 LATENT_NAME = "z"
 
 

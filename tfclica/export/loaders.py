@@ -278,7 +278,7 @@ def load_keras_encoder(path):
     """A run's ``encoder.keras`` as a plain Keras model, in any process.
 
     ``keras.saving.load_model`` alone fails on it ("Could not locate class 'SphereHead'") unless
-    tfclica's head layers were registered by importing :mod:`tfclica.encoders`; this function
+    tfclica's head layers were registered by importing :mod:`tfclica.models.encoders`; this function
     does that first. The model is not compiled: call it, or build your own model around it.
 
     Args:
@@ -293,7 +293,7 @@ def load_keras_encoder(path):
     """
     import keras
 
-    import tfclica.encoders  # noqa: F401 - registers the custom head layers with Keras
+    import tfclica.models.encoders  # noqa: F401 - registers the custom head layers with Keras
     from tfclica.rundir import ENCODER_FILE
 
     path = Path(path)

@@ -21,7 +21,7 @@ from tfclica.export.layout import (
     G,
 )
 from tfclica.export.loaders import load_encoder
-from tfclica.mixing import Mixing
+from tfclica.observations.mixing import Mixing
 
 # Exact float32 rounding is 0.5 ulp; the margin covers a different float64 summation order
 # (about 1e-15 relative, 1e-7 ulp), not a float32 computation (which errs by several ulp).

@@ -3,9 +3,10 @@
 
 Three kinds of run, one interface (:func:`run_data`):
 
-- the synthetic mixing (:class:`SourceData` of a :class:`~tfclica.mixing.Mixing`): ``x = g(z)``,
-  vectors; ``mixing/`` holds g, also as graphs (g and g^-1);
-- rendered images (:class:`SourceData` of :class:`~tfclica.data.source.RenderedImages`):
+- the synthetic mixing (:class:`SourceData` of a
+  :class:`~tfclica.observations.mixing.Mixing`): ``x = g(z)``, vectors; ``mixing/`` holds g, also as
+  graphs (g and g^-1);
+- rendered images (:class:`SourceData` of :class:`~tfclica.observations.rendered.RenderedImages`):
   ``x = render(z)``, float32 ``[H, W, 3]`` in [0, 1]; ``mixing/`` holds the renderer's spec (so
   ``tfclica evaluate`` renders the same images), but no graph: the renderer is a ray marcher
   without an inverse;
@@ -37,7 +38,7 @@ RENDER_NOTE = (
     "fed as pixel / 255 is within 1/510 of them per value"
 )
 RENDER_GENERATOR_NOTE = (
-    "g is the renderer (tfclica.data.renderer; its spec is in mixing/spec.json, from which "
+    "g is the renderer (tfclica.observations.renderer; its spec is in mixing/spec.json, from which "
     "tfclica evaluate renders the same images): a ray marcher with no inverse, not exported as "
     "a graph"
 )
@@ -82,7 +83,7 @@ class SourceData:
     @property
     def has_generator(self) -> bool:
         """Whether g and g^-1 are exported as graphs (the MLP mixing only)."""
-        from tfclica.mixing import Mixing
+        from tfclica.observations.mixing import Mixing
 
         return isinstance(self.source, Mixing)
 
@@ -100,7 +101,7 @@ class SourceData:
 
     def observations(self, num: int, stream: Stream):
         """``(z, x)``: ``num`` fresh samples of stream ``stream``, as NumPy arrays."""
-        from tfclica.evaluation import sample_observations
+        from tfclica.evaluation.scoring import sample_observations
         from tfclica.latents import build_pair_sampler
 
         seed = seed_of(self.cfg.seed, stream)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from tfclica import __version__, rundir
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 from tfclica.errors import ConfigError, ParityError
 from tfclica.export.formats import MIN_OPSET, write_onnx, write_savedmodel
 from tfclica.export.generator import write_generator

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 from tfclica.latents.pairs import PairSampler
 from tfclica.latents.product import Product
 from tfclica.latents.spaces import Space, space_from_config

@@ -198,7 +198,7 @@ class ProductSpace(Space):
 
 
 def space_from_config(cfg) -> Space:
-    """The :class:`Space` an :class:`~tfclica.config.ExperimentConfig` names."""
+    """The :class:`Space` an :class:`~tfclica.config.experiment.ExperimentConfig` names."""
     if cfg.space == "sphere":
         return Sphere(cfg.dim, cfg.radius)
     if cfg.space == "box":

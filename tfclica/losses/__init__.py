@@ -7,7 +7,7 @@ Modules, one concept each:
 - :mod:`~tfclica.losses.functional`: the per-anchor losses as functions, formulas in docstrings;
 - :mod:`~tfclica.losses.distance`: the Lp distance ``sum_k |u_k - v_k|^p`` and its pieces;
 - :mod:`~tfclica.losses.similarity_kernels`: fused custom-gradient logsumexp kernels of the
-  dot-product losses and their block structure (read by :mod:`tfclica.flops`);
+  dot-product losses and their block structure (read by :mod:`tfclica.experiments.flops`);
 - :mod:`~tfclica.losses.distance_kernels`: the row-blocked custom-gradient logsumexp of the Lp
   losses (:func:`lp_logsumexp`) and its block structure;
 - :mod:`~tfclica.losses.self_distance_kernels`: its symmetric kernels for the anchors as their

@@ -3,17 +3,17 @@
 ``Loss.call`` returns one value per anchor and ``Loss.__call__`` their mean. Under data
 parallelism each replica holds a slice of the global batch. ``per_anchor`` therefore takes the
 gathered global tensors (``all_anchors``, ``all_positives``) and the position ``offset`` of the
-local slice in them (see :mod:`tfclica.replicas`); the negatives always come from the global
-batch, so N replicas compute exactly the one-device loss.
+local slice in them (see :mod:`tfclica.training.replicas`); the negatives always come from the
+global batch, so N replicas compute exactly the one-device loss.
 """
 
 from __future__ import annotations
 
 import keras
 
+from tfclica.config.vocabulary import NEGATIVES
 from tfclica.errors import ConfigError
 from tfclica.losses.functional import align_uniform, cosine_infonce, lp_infonce, ntxent
-from tfclica.vocabulary import NEGATIVES
 
 
 class _InfoNCELoss(keras.losses.Loss):

@@ -5,7 +5,7 @@ without building the concatenation, and its gradient reuses the forward's ``exp`
 contrastive loss is bound by the element-wise passes over the ``[batch, m]`` matrix, not by its
 matmuls. Large batches run in blocks of :data:`SIMILARITY_ROWS` anchors (:func:`row_blocks`);
 :func:`self_similarity_block_products` names the matmuls run per block, which
-:mod:`tfclica.flops` counts.
+:mod:`tfclica.experiments.flops` counts.
 """
 
 from __future__ import annotations

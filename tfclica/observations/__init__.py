@@ -3,8 +3,9 @@
 An :class:`ObservationSource` maps a batch of latents ``z`` to observations ``x = g(z)`` inside
 the compiled train step, and describes itself (a JSON spec and arrays) so that a run directory
 can store it and any later evaluation is exact. The trainer only ever sees this interface: the
-MLP mixing of the paper's synthetic experiments is one source (:class:`tfclica.mixing.Mixing`);
-a renderer or an image dataset is another.
+MLP mixing of the paper's synthetic experiments is one source (:mod:`~tfclica.observations.mixing`),
+the 3DIdent-like renderer another (:mod:`~tfclica.observations.renderer`, the scene;
+:mod:`~tfclica.observations.rendered`, the source that renders pairs inside the step).
 """
 
 from tfclica.observations.base import (

@@ -13,8 +13,8 @@ from tfclica.errors import ConfigError
 # kind -> "module:Class"; imported only when a saved source of that kind is loaded, so that
 # registering a source costs nothing (and needs no TensorFlow).
 _KINDS: dict[str, str] = {
-    "invertible-leaky-relu-mlp": "tfclica.mixing:Mixing",
-    "render-3dident": "tfclica.data.source:RenderedImages",
+    "invertible-leaky-relu-mlp": "tfclica.observations.mixing:Mixing",
+    "render-3dident": "tfclica.observations.rendered:RenderedImages",
 }
 
 

@@ -353,7 +353,7 @@ for _row, _conditional in ((7, "normal"), (8, "laplace")):
 
 
 # `tfclica train --preset 3dident`: the paper's 3DIdent experiment with exact pairs, every image
-# rendered inside the step (tfclica.data.renderer): box [-1, 1]^10, uniform marginal, truncated
+# rendered inside the step (observations.renderer): box [-1, 1]^10, uniform marginal, truncated
 # Normal conditional, L2 InfoNCE with no head; a small CNN on 32x32 images (the CPU schedule;
 # 64x64 has 4x the pixels; wider or stride-1 CNNs scored lower at equal time). sigma = 0.25: the
 # reference asks for sigma 0.1 but trains on the published images nearest to z and z~, whose

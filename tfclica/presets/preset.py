@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tfclica.config import SCHEDULE_KEYS, ExperimentConfig
+from tfclica.config.experiment import SCHEDULE_KEYS, ExperimentConfig
 from tfclica.errors import ConfigError
 
 # Table name -> the metrics.json key its rows are read by.

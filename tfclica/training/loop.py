@@ -16,7 +16,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from tfclica.errors import TrainingDivergedError
-from tfclica.optim import current_learning_rate
+from tfclica.training.optim import current_learning_rate
 from tfclica.training.step import TrainStep
 
 # Thresholds of the time-to-score fields of metrics.json: score key -> thresholds.

@@ -15,24 +15,24 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tfclica.checkpoints import restore_newest_readable
-from tfclica.config import STOP_AT_METRICS, ExperimentConfig
+from tfclica.config.experiment import STOP_AT_METRICS, ExperimentConfig
 from tfclica.data.training_data import open_training_data
-from tfclica.evaluation import (
+from tfclica.evaluation.scoring import (
     check_evaluable,
     chunked_encoder,
     evaluate_on_data,
     training_scores_on,
 )
-from tfclica.factory import build_encoder
 from tfclica.latents import seeds
-from tfclica.optim import build_optimizer
+from tfclica.models.factory import build_encoder
 from tfclica.rundir import RunDirectory
-from tfclica.strategy import is_tpu, resolve_strategy
 from tfclica.streams import Stream, seed_of
+from tfclica.training.checkpoints import restore_newest_readable
 from tfclica.training.loop import Progress, Trainer, time_to_score
 from tfclica.training.objectives import build_objective
+from tfclica.training.optim import build_optimizer
 from tfclica.training.step import TrainState, TrainStep, check_shards, resolve_xla_mode
+from tfclica.training.strategy import is_tpu, resolve_strategy
 
 SUPERVISED_ENCODER_FILE = "encoder_supervised.keras"
 SUPERVISED_SUBDIR = "supervised"  # checkpoints/ and logs/ of the baseline
@@ -132,7 +132,7 @@ class TrainingRun:
 
     def _standardize_output_layer(self) -> None:
         """Start the output layer at mean 0 / std 1 on fresh observations (``output_init``)."""
-        from tfclica.output_init import INIT_SAMPLES, standardize_output_layer
+        from tfclica.models.output_init import INIT_SAMPLES, standardize_output_layer
 
         seed = seeds.as_seed(seed_of(self.cfg.seed, Stream.OUTPUT_INIT))
         standardize_output_layer(self.encoder, self.data.init_observations(INIT_SAMPLES, seed))
@@ -236,7 +236,7 @@ class TrainingRun:
         """``latents.png`` (each true latent against its recovered dimension, on the final
         scores' fit set, after the alignment of :func:`picture_alignment`) and
         ``training.png`` (loss, R^2, MCC against steps and seconds)."""
-        from tfclica.plots import plot_latents, plot_training_curves
+        from tfclica.evaluation.plots import plot_latents, plot_training_curves
 
         z, x = (sets or self.final_sets())[:2]
         alignment = picture_alignment(self.cfg)

@@ -10,7 +10,7 @@ Compilation. With one replica the whole step (sampling, observations, forward, b
 is one program, with XLA (``xla="step"``) or as a TF graph with only the sampling compiled
 (``"sampling"``). Under a distribution strategy full-step XLA fails on CPU, so the replica step
 compiles the forward pass and the loss with XLA (their gradients are compiled too), gathers the
-encodings across replicas between the two (:mod:`tfclica.replicas`), and applies gradients
+encodings across replicas between the two (:mod:`tfclica.training.replicas`), and applies gradients
 outside XLA. On TPU every shape is static: ``batch_size`` must split evenly over the shards.
 
 Steps per call. One call runs up to ``steps_per_call`` steps in a device-side loop, which stops
@@ -27,10 +27,10 @@ import tensorflow as tf
 from tfclica.data.training_data import TrainingData
 from tfclica.errors import ConfigError
 from tfclica.latents import seeds
-from tfclica.replicas import cross_replica_concat, replica_index_and_count
-from tfclica.strategy import is_tpu
 from tfclica.streams import Stream
 from tfclica.training.objectives import Objective
+from tfclica.training.replicas import cross_replica_concat, replica_index_and_count
+from tfclica.training.strategy import is_tpu
 
 # On a CPU, below this batch XLA's whole-step fusion wins over oneDNN's faster kernels (measured
 # at the paper setting: batch 512 step 14.7k vs sampling 12.9k pairs/s; 2048: 15.2k vs 16.5k).

@@ -17,7 +17,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
 from tfclica.errors import ConfigError
-from tfclica.metrics import correlation_matrix
+from tfclica.evaluation.metrics import correlation_matrix
 
 
 def per_factor_scores(z_fit, h_fit, z_test, h_test, names: Sequence[str] | None = None) -> dict:

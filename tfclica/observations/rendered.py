@@ -10,9 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from tfclica.data.renderer import DEFAULT_MARCH_STEPS, FACTOR_NAMES, NUM_FACTORS, SCENE_VERSION
 from tfclica.errors import ConfigError
 from tfclica.observations.base import ObservationSource
+from tfclica.observations.renderer import (
+    DEFAULT_MARCH_STEPS,
+    FACTOR_NAMES,
+    NUM_FACTORS,
+    SCENE_VERSION,
+)
 
 EAGER_CHUNK = 256  # images per compiled call when called eagerly (one program for every batch)
 
@@ -22,7 +27,7 @@ def _compiled_renderer(image_size: int, march_steps: int):
     """The renderer as one XLA program per image size and step count (cached per process)."""
     import tensorflow as tf
 
-    from tfclica.data.renderer import render
+    from tfclica.observations.renderer import render
 
     return tf.function(
         lambda z: render(z, image_size, march_steps),

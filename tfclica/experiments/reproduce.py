@@ -540,7 +540,7 @@ def write_results(out: Path, summaries: list[dict], schedule: str, command: str)
 def plot_tables(out: Path, summaries: list[dict]) -> list[Path]:
     """``OUT/<table>.png``: identity / supervised / contrastive bars per row with the spread
     over seeds (held-out linear R^2 for the sphere table, MCC for the box table)."""
-    from tfclica.plots import plot_table_bars
+    from tfclica.evaluation.plots import plot_table_bars
 
     metric = {"sphere": ("r2_heldout", "identity_r2", "supervised_r2", "held-out linear R²")}
     metric["box"] = ("mcc", "identity_mcc", "supervised_mcc", "MCC (Pearson)")

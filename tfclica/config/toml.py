@@ -1,6 +1,6 @@
 """TOML for experiment configs: ``config.toml`` of a run and ``--config`` files.
 
-Re-exported by :mod:`tfclica.config` (``from tfclica.config import to_toml, parse_toml``).
+Re-exported by :mod:`tfclica.config.experiment` (``to_toml``, ``parse_toml``).
 """
 
 from __future__ import annotations

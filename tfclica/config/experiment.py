@@ -12,9 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from tfclica.config_toml import parse_toml, to_toml  # noqa: F401 - part of this module's API
-from tfclica.errors import ConfigError
-from tfclica.vocabulary import (  # noqa: F401 - part of this module's API
+from tfclica.config.toml import parse_toml, to_toml  # noqa: F401 - part of this module's API
+from tfclica.config.vocabulary import (  # noqa: F401 - part of this module's API
     CONDITIONALS,
     ENCODER_NOTES,
     ENCODERS,
@@ -42,6 +41,7 @@ from tfclica.vocabulary import (  # noqa: F401 - part of this module's API
     XLA_MODE_NOTES,
     XLA_MODES,
 )
+from tfclica.errors import ConfigError
 
 # The keys that make up a schedule (how a setting is trained, not what it is): presets share
 # them between a mismatched row and its matched neighbour. The MLP encoder's widths are among
@@ -308,7 +308,7 @@ def parse_stop_at(text: str) -> tuple[str, float] | None:
 
 # ------------------------------------------------------------------------- images and encoders
 
-RENDER_FACTORS = 10  # the renderer's latent factors (tfclica.data.renderer.FACTOR_NAMES)
+RENDER_FACTORS = 10  # the renderer's latent factors (tfclica.observations.renderer.FACTOR_NAMES)
 IMAGE_SIZES = (16, 512)  # smallest and largest image_size
 
 

@@ -17,7 +17,7 @@ import math
 import keras
 import tensorflow as tf
 
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 
 # lr_schedule -> the shape of the decay after the warmup ("constant" has no warmup either).
 _DECAYS = {"warmup-constant": "none", "warmup-cosine": "cosine", "warmup-linear": "linear"}

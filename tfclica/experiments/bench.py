@@ -17,8 +17,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from tfclica.config import ExperimentConfig
-from tfclica.flops import Gemm, model_flops_per_step, step_gemms
+from tfclica.config.experiment import ExperimentConfig
+from tfclica.experiments.flops import Gemm, model_flops_per_step, step_gemms
 from tfclica.latents import seeds
 
 # The plain GEMM that defines the peak: large enough to reach the BLAS plateau on a CPU.

@@ -1,8 +1,8 @@
 """The matrix products of one unsupervised train step, and the FLOP model built from them.
 
 Used by ``tfclica bench`` twice: the sum of the products' FLOPs is the model's FLOPs per step,
-and a graph running just these products (:func:`tfclica.bench.gemm_only_seconds`) times what
-the step would take if everything but its matmuls (element-wise work, reductions, the
+and a graph running just these products (:func:`~tfclica.experiments.bench.gemm_only_seconds`)
+times what the step would take if everything but its matmuls (element-wise work, reductions, the
 optimizer) were free: how much of the distance to the plain-GEMM peak is the model's shapes.
 """
 
@@ -12,7 +12,7 @@ from collections import Counter
 from functools import partial
 from typing import NamedTuple
 
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 from tfclica.losses.distance_kernels import lp_block_products, lp_block_rows
 from tfclica.losses.similarity_kernels import (
     SIMILARITY_ROWS,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from tfclica.vocabulary import HEADS
+from tfclica.config.vocabulary import HEADS
 
 # How sharply the linear-box head turns at the box faces: soft_clip's slope is 0.5 at x = +-1
 # and within 2% of 1 for |x| < 1 - 4 / sharpness.
@@ -140,7 +140,7 @@ def build_mlp_encoder(
         input_dim: width of the observations x.
         latent_dim: number of outputs n.
         hidden_widths: widths of the hidden layers (reference: ``[10n, 50n, 50n, 50n, 50n, 10n]``).
-        head: one of ``tfclica.vocabulary.HEADS``.
+        head: one of ``tfclica.config.vocabulary.HEADS``.
         negative_slope: leaky-ReLU slope.
         radius: radius of the sphere heads.
         seed: seed for the weight initialisers (``None``: Keras' global seed).

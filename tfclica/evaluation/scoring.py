@@ -13,9 +13,8 @@ import numpy as np
 
 from tfclica.data.training_data import FOLDER_IDENTITY_NOTE, check_training_data
 from tfclica.errors import ConfigError
-from tfclica.factor_scores import per_factor_scores
-from tfclica.latents import PairSampler, seeds
-from tfclica.metrics import (
+from tfclica.evaluation.factor_scores import per_factor_scores
+from tfclica.evaluation.metrics import (
     collapse_diagnostics,
     identifiability_scores,
     linear_alignment,
@@ -25,6 +24,7 @@ from tfclica.metrics import (
     permutation_alignment,
     ridge_r2,
 )
+from tfclica.latents import PairSampler, seeds
 from tfclica.observations import ObservationSource
 
 ENCODE_CHUNK = 8192  # rows per encoder call: bounds memory on large evaluations
@@ -161,9 +161,9 @@ def identity_baseline(z_fit, x_fit, z_test, x_test) -> dict:
     The R^2 the encoder's held-out R^2 is compared with is the baseline's held-out R^2: an
     affine least-squares fit (the encoder's own score) while ``x`` has fewer values than there
     are fit samples, otherwise a cross-validated ridge regression
-    (:func:`tfclica.metrics.ridge_r2`), since least squares would fit its fit set exactly and
-    score the held-out set with an unpenalised interpolant. MCC (no fit of a map, only the
-    matching) is computed on the fit set, as the encoder's.
+    (:func:`~tfclica.evaluation.metrics.ridge_r2`), since least squares would fit its fit set
+    exactly and score the held-out set with an unpenalised interpolant. MCC (no fit of a map,
+    only the matching) is computed on the fit set, as the encoder's.
 
     Returns:
         metrics.json's ``identity`` block: ``r2_linear`` (in-sample), ``r2_linear_heldout``,
@@ -232,7 +232,8 @@ def fit_alignments(
     """The maps behind the scores :func:`evaluate_encoder` gives with the same arguments, fitted
     on the same fit set: ``{"linear": (A, b)}`` (``z ~ z_hat @ A + b``, behind ``r2_linear`` and
     ``r2_linear_heldout``) and ``"permutation"`` (the matching, sign, scale and offset behind
-    ``mcc_pearson``); see :func:`tfclica.metrics.linear_alignment`, ``permutation_alignment``.
+    ``mcc_pearson``); see :func:`~tfclica.evaluation.metrics.linear_alignment`,
+    ``permutation_alignment``.
     """
     z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
     h_fit = encode(x_fit)

@@ -277,13 +277,13 @@ def kernel_r2(z, z_hat, z_test, z_hat_test) -> float:
 
     Inputs are standardised with the fit set's statistics (inert columns dropped); the ridge and
     the kernel width are chosen by 3-fold cross-validation on the fit set and the chosen model is
-    refitted on it (:func:`tfclica.kernel_ridge.fit_kernel_ridge_cv`), then scored on the
+    refitted on it (:func:`tfclica.evaluation.kernel_ridge.fit_kernel_ridge_cv`), then scored on the
     held-out set. With no informative column the prediction is the fit set's mean.
 
     The search uses the first 1024 fit samples and the refit the first 2048, which bounds the
-    cost at 4096 + 4096 samples (measured in ``tfclica/kernel_ridge.py``).
+    cost at 4096 + 4096 samples (measured in ``tfclica/evaluation/kernel_ridge.py``).
     """
-    from tfclica.kernel_ridge import fit_kernel_ridge_cv
+    from tfclica.evaluation.kernel_ridge import fit_kernel_ridge_cv
 
     z, z_hat = _pair(z, z_hat)
     z_test, z_hat_test = _pair(z_test, z_hat_test, "_test")

@@ -3,15 +3,15 @@ class (the observation source's is :mod:`tfclica.data.sources`)."""
 
 from __future__ import annotations
 
-from tfclica.config import ExperimentConfig
+from tfclica.config.experiment import ExperimentConfig
 
 
 def build_encoder(cfg: ExperimentConfig, observation_shape: tuple[int, ...]):
     """The Keras encoder of ``cfg`` for observations of ``observation_shape``: the reference MLP
-    (``encoder="mlp"``) or a convolutional encoder (:mod:`tfclica.conv_encoders`)."""
+    (``encoder="mlp"``) or a convolutional encoder (:mod:`tfclica.models.conv_encoders`)."""
     dtype = None if cfg.precision == "float32" else cfg.precision
     if cfg.encoder == "mlp":
-        from tfclica.encoders import build_mlp_encoder
+        from tfclica.models.encoders import build_mlp_encoder
 
         return build_mlp_encoder(
             int(observation_shape[0]),
@@ -22,7 +22,7 @@ def build_encoder(cfg: ExperimentConfig, observation_shape: tuple[int, ...]):
             seed=cfg.seed,
             dtype=dtype,
         )
-    from tfclica.conv_encoders import CONV_ENCODERS
+    from tfclica.models.conv_encoders import CONV_ENCODERS
 
     build = CONV_ENCODERS[cfg.encoder]
     return build(

@@ -9,8 +9,8 @@
 
 Each maps float32 ``[batch, H, W, 3]`` to ``[batch, latent_dim]``: features, global pooling (the
 CNN flattens instead: positions are factors), a linear layer of ``latent_dim`` outputs, then the
-head (:func:`tfclica.encoders.build_head`). Inputs are used as given: the renderer's images are in
-[0, 1], the folder loader's are normalised per channel.
+head (:func:`~tfclica.models.encoders.build_head`). Inputs are used as given: the renderer's
+images are in [0, 1], the folder loader's are normalised per channel.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import math
 
 import keras
 
-from tfclica.encoders import build_head
+from tfclica.models.encoders import build_head
 
 CNN_WIDTHS = (32, 64, 128, 128, 256, 256)  # channels of the stride-2 convolutions, in order
 CNN_DENSE = 256
@@ -55,7 +55,7 @@ def build_cnn_encoder(
     Args:
         image_shape: ``(H, W, 3)``.
         latent_dim: number of outputs n.
-        head: one of :data:`tfclica.vocabulary.HEADS`.
+        head: one of :data:`tfclica.config.vocabulary.HEADS`.
         radius: radius of the sphere heads.
         seed: seed of the weight initialisers (``None``: Keras' global seed).
         name: model name.

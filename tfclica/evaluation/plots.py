@@ -3,7 +3,7 @@
 Each function takes arrays or plain dicts and a path, draws with matplotlib's Agg backend (no
 display, no global pyplot state) and writes the PNG atomically: a temporary file in the target's
 directory, then ``os.replace``, so a reader never sees half a picture. matplotlib (and the
-metrics it plots) are imported inside the functions, so ``import tfclica.plots`` stays cheap.
+metrics it plots) are imported inside the functions, so importing this module stays cheap.
 The picture is ``figsize * dpi`` pixels exactly (no tight bounding box).
 """
 
@@ -71,7 +71,7 @@ def _grid(count: int) -> tuple[int, int]:
 
 def _aligned(z, z_hat, alignment: str):
     """``z`` predicted from ``z_hat`` by the alignment the metric uses, and a label per latent."""
-    from tfclica import metrics
+    from tfclica.evaluation import metrics
 
     if alignment == "linear":
         a, b = metrics.linear_alignment(z, z_hat)
@@ -104,10 +104,10 @@ def plot_latents(
 
     A grid of small scatter panels, one per latent ``z_i``: horizontally ``z_i``, vertically
     its estimate from ``z_hat`` (the diagonal is perfect recovery). ``"linear"`` uses the affine
-    map behind the linear R^2 (:func:`tfclica.metrics.linear_alignment`), ``"permutation"`` the
-    Hungarian matching behind the MCC with a per-pair rescaling
-    (:func:`tfclica.metrics.permutation_alignment`). Samples whose estimate is not finite are
-    not drawn; at most :data:`MAX_SCATTER_POINTS` samples are.
+    map behind the linear R^2 (:func:`~tfclica.evaluation.metrics.linear_alignment`),
+    ``"permutation"`` the Hungarian matching behind the MCC with a per-pair rescaling
+    (:func:`~tfclica.evaluation.metrics.permutation_alignment`). Samples whose estimate is not
+    finite are not drawn; at most :data:`MAX_SCATTER_POINTS` samples are.
 
     Args:
         z: true latents, ``[samples, n]``.

@@ -37,8 +37,8 @@ XLA_MODE_NOTES = {
     "step": "compile the whole step with XLA",
     "sampling": "compile only the sampling (faster on CPUs at batch >= 1024)",
 }
-# The learning rate of update n = 1..steps (tfclica.optim): a linear warmup over warmup_steps,
-# then held or decayed to lr * lr_final_fraction at the last step.
+# The learning rate of update n = 1..steps (tfclica.training.optim): a linear warmup over
+# warmup_steps, then held or decayed to lr * lr_final_fraction at the last step.
 LR_SCHEDULE_NOTES = {
     "constant": "lr at every step",
     "warmup-constant": "linear warmup, then lr",
@@ -50,12 +50,12 @@ NEGATIVES_NOTES = {
     "anchors": "the batch's anchors, itself included at distance 0, and its positive (reference)",
     "positives": "the batch's positives, its own the one to pick: no self term (lp only)",
 }
-# How the encoder's output layer starts (tfclica.output_init).
+# How the encoder's output layer starts (tfclica.models.output_init).
 OUTPUT_INIT_NOTES = {
     "glorot": "Keras' Glorot initialisation, as every layer",
     "standardized": "rescaled on 4096 observations to mean 0, std 1 per output (data-dependent)",
 }
-# Where observations come from (tfclica.factory), and the encoders that read them.
+# Where observations come from (tfclica.models.factory), and the encoders that read them.
 OBSERVATION_NOTES = {
     "mixing": "the invertible MLP g of the paper's synthetic experiments",
     "render": "3DIdent-like images of 10 factors rendered in the step (box [-1, 1]^10)",
