@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from tfclica.experiments.reproduce import SCHEDULES, TABLES
+from tfclica.experiments.reproduce import TABLES
+from tfclica.experiments.schedules import SCHEDULES
 
 
 @click.command("reproduce")
@@ -51,7 +52,7 @@ def command(table, rows, seeds, schedule, shard, list_only, collect_only, out):
     write OUT/results.md and OUT/results.csv. Finished runs are skipped, interrupted ones
     resumed; with --shard only that shard's runs are made (a final call without --shard on the
     same --out collects; so does --collect, which trains nothing)."""
-    from tfclica.experiments import reproduce
+    from tfclica.experiments import reproduce, tables
 
     selected = reproduce.select_rows(table, [r for r in (rows or "").split(",") if r])
     plan = reproduce.plan_runs(selected, seeds, schedule, out, reproduce.parse_shard(shard))
@@ -68,11 +69,11 @@ def command(table, rows, seeds, schedule, shard, list_only, collect_only, out):
         click.echo(f"shard {shard} done; collect with the same command without --shard", err=True)
         return
     everything = reproduce.plan_runs(selected, seeds, schedule, out)
-    summaries = reproduce.collect(selected, everything)
+    summaries = tables.collect(selected, everything)
     # The command that rebuilds these tables (the options, not argv: the same for every caller).
     words = ["tfclica", "reproduce", "--table", table, "--seeds", str(seeds)]
     words += ["--rows", rows] if rows else []
     command_line = shlex.join([*words, "--schedule", schedule, "--collect", "--out", str(out)])
-    reproduce.write_results(out, summaries, schedule, command_line)
-    reproduce.plot_tables(out, summaries)
+    tables.write_results(out, summaries, schedule, command_line)
+    tables.plot_tables(out, summaries)
     click.echo(f"wrote {out / 'results.md'} and {out / 'results.csv'}", err=True)

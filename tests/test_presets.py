@@ -162,7 +162,7 @@ def test_the_l1_box_rows_contrast_with_the_positives_and_the_others_with_the_anc
 def test_every_grid_preset_states_the_full_tables_mean_over_its_records():
     from pathlib import Path
 
-    from tfclica.experiments.reproduce import record_measurements
+    from tfclica.experiments.tables import record_measurements
     from tfclica.presets.measured import CONDITIONS
 
     records = record_measurements(Path(__file__).parents[1] / "docs" / "results" / "full")

@@ -4,12 +4,13 @@ import csv
 import json
 import shutil
 import statistics
+import sys
 from pathlib import Path
 
 import pytest
 
 from tfclica.errors import ConfigError
-from tfclica.experiments import reproduce
+from tfclica.experiments import reproduce, schedules, tables
 
 
 def _in_process_train(calls):
@@ -75,7 +76,7 @@ def test_quick_keeps_each_rows_tuned_schedule_and_shortens_the_baseline(tmp_path
 
 
 def test_reference_schedule_overrides_every_rows_tuning_with_quicks_pairs(tmp_path):
-    quick, reference = reproduce.SCHEDULES["quick"], reproduce.SCHEDULES["reference"]
+    quick, reference = schedules.SCHEDULES["quick"], schedules.SCHEDULES["reference"]
     assert reference["steps"] * reference["batch_size"] == quick["steps"] * quick["batch_size"]
     for run in reproduce.plan_runs(reproduce.table_rows("all"), 1, "reference", tmp_path):
         args = run.train_args()
@@ -94,8 +95,8 @@ def smoke_table(tmp_path_factory):
     plan = reproduce.plan_runs(rows, 2, "smoke", out)
     calls, lines = [], []
     codes = reproduce.execute(plan, lines.append, _in_process_train(calls))
-    summaries = reproduce.collect(rows, plan)
-    reproduce.write_results(out, summaries, "smoke", "tfclica reproduce --schedule smoke")
+    summaries = tables.collect(rows, plan)
+    tables.write_results(out, summaries, "smoke", "tfclica reproduce --schedule smoke")
     return out, rows, plan, summaries, codes, calls, lines
 
 
@@ -179,20 +180,16 @@ def test_collect_rebuilds_the_tables_from_records_and_trains_nothing(tmp_path, m
 
 def test_verdicts_follow_the_level_the_seed_floor_and_the_baseline():
     base = dict(table="box", seeds=3, finished=3, failed=0, below_identity=0, collapsed=0)
-    level = reproduce.LEVELS["box"]
-    assert reproduce.verdict({**base, "score_mean": level, "score_min": 0.97}) == (
-        "reaches the level"
-    )
-    assert reproduce.verdict({**base, "score_mean": level, "score_min": 0.969}) == (
-        "below the level"
-    )
-    assert reproduce.verdict({**base, "score_mean": level - 1e-3, "score_min": 0.975}) == (
+    level = tables.LEVELS["box"]
+    assert tables.verdict({**base, "score_mean": level, "score_min": 0.97}) == ("reaches the level")
+    assert tables.verdict({**base, "score_mean": level, "score_min": 0.969}) == ("below the level")
+    assert tables.verdict({**base, "score_mean": level - 1e-3, "score_min": 0.975}) == (
         "below the level"
     )
     below = {**base, "below_identity": 1, "score_mean": 0.99, "score_min": 0.99}
-    assert reproduce.verdict(below) == "below identity"
-    assert reproduce.verdict({**base, "finished": 0, "score_mean": None}) == "not run"
-    assert reproduce.verdict({**base, "finished": 0, "failed": 1}) == "FAILED"
+    assert tables.verdict(below) == "below identity"
+    assert tables.verdict({**base, "finished": 0, "score_mean": None}) == "not run"
+    assert tables.verdict({**base, "finished": 0, "failed": 1}) == "FAILED"
 
 
 def test_list_estimates_each_run_from_its_measured_rate(tmp_path):
@@ -206,8 +203,8 @@ def test_list_estimates_each_run_from_its_measured_rate(tmp_path):
     cfg = preset.config
     expected = (
         cfg.steps * cfg.batch_size / 50_000.0
-        + cfg.baseline_steps * cfg.batch_size / reproduce.SUPERVISED_PAIRS_PER_SECOND
-        + reproduce.RUN_OVERHEAD_SECONDS
+        + cfg.baseline_steps * cfg.batch_size / schedules.SUPERVISED_PAIRS_PER_SECOND
+        + schedules.RUN_OVERHEAD_SECONDS
     )
     assert run.estimated_seconds() == pytest.approx(expected)
     lines = reproduce.list_lines([run, run])
@@ -230,4 +227,14 @@ def test_results_md_holds_the_full_tables_rebuilt_from_the_committed_records(tmp
     rebuilt = (records / "results.md").read_text().replace(str(records), "docs/results/full")
     assert rebuilt == (root / "docs" / "results" / "full" / "results.md").read_text()
     document = (root / "docs" / "RESULTS.md").read_text()
-    assert reproduce.fill_block(document, reproduce.results_block(rebuilt)) == document
+    assert tables.fill_block(document, tables.results_block(rebuilt)) == document
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH needs Python 3.11")
+def test_runs_use_the_installed_package_from_inside_a_checkout(tmp_path, monkeypatch):
+    # A directory named tfclica in the working directory (a checkout of this repository, whose
+    # tfclica/ has no cli/) must not shadow the package the runs are trained with.
+    (tmp_path / "tfclica").mkdir()
+    (tmp_path / "tfclica" / "__init__.py").write_text("raise ImportError('the shadow')\n")
+    monkeypatch.chdir(tmp_path)
+    assert reproduce._train_subprocess(["--help"]) == 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfclica.cli.main import main as tfclica
-from tfclica.experiments import reproduce
+from tfclica.experiments import tables
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = Path("docs/results/full")  # relative: the command in the tables' header stays short
@@ -28,8 +28,8 @@ def main() -> None:
         if stop.code:
             raise
     results = ROOT / "docs" / "RESULTS.md"
-    block = reproduce.results_block((RECORDS / "results.md").read_text())
-    results.write_text(reproduce.fill_block(results.read_text(), block))
+    block = tables.results_block((RECORDS / "results.md").read_text())
+    results.write_text(tables.fill_block(results.read_text(), block))
     print(f"wrote {results}")
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tfclica.experiments.reproduce import record_measurements
+from tfclica.experiments.tables import record_measurements
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = '''"""The full table's measurements of the grid: the mean over each row's recorded seeds.
