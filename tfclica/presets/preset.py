@@ -26,7 +26,7 @@ class Measurement:
         metric: the metrics.json key (e.g. ``r2_linear_heldout``).
         value: its value at the end of the run.
         minutes: wall-clock minutes of the whole command.
-        date: ISO date of the measurement (an interval, e.g. ``2026-12-07/08``, where it spanned days).
+        date: ISO date of the measurement (an interval such as ``2026-12-07/08`` if it took days).
         conditions: the machine and what else ran (e.g. ``idle 2-core CPU``).
         seeds: how many seeds ``value`` and ``minutes`` are the mean of.
         pairs_per_second: the training's measured positive pairs per second (mean over the
