@@ -54,7 +54,8 @@ def _folder_pairs(cfg):
 
 
 def test_a_run_on_a_folder_scores_its_images(run, folder):
-    from tfclica.evaluation.scoring import evaluate_folder, folder_sets
+    from tfclica.data.training_data import FolderData
+    from tfclica.evaluation.scoring import evaluate_on_data
     from tfclica.models.factory import build_encoder
 
     metrics = json.loads((run / "metrics.json").read_text())
@@ -83,10 +84,13 @@ def test_a_run_on_a_folder_scores_its_images(run, folder):
         assert not np.array_equal(before, after)
     # The final scores are the saved encoder's on two disjoint halves of one FINAL_EVAL draw.
     pairs = _folder_pairs(cfg)
-    z_fit, _, z_test, _ = folder_sets(pairs, 64, (cfg.seed, 2))
+    data = FolderData(pairs, pairs.folder, SIZE)
+    sets = data.evaluation_sets(64, (cfg.seed, 2))
+    z_fit, _, z_test, _ = sets
     assert not {tuple(r) for r in z_fit} & {tuple(r) for r in z_test}
     encode = lambda x: trained(x).numpy()  # noqa: E731
-    again = evaluate_folder(encode, pairs, 64, (cfg.seed, 2), FACTOR_NAMES, nonlinear=False)
+    again = evaluate_on_data(encode, data, sets)
+    assert list(again["per_factor"]) == list(FACTOR_NAMES)
     for key in ("r2_linear", "r2_linear_heldout", "mcc_pearson", "mcc_spearman"):
         assert again[key] == pytest.approx(metrics[key], abs=1e-5)
 

@@ -165,13 +165,14 @@ def test_a_folder_run_exports_with_the_folders_scaling(on_folder, folder):
 
 def test_a_folder_exports_alignment_is_the_final_evaluations(on_folder, folder):
     from tfclica.data.dataset import folder_pairs, open_dataset
-    from tfclica.evaluation.scoring import folder_sets
+    from tfclica.data.training_data import FolderData
     from tfclica.latents import build_pair_sampler
 
     run, out, metadata = on_folder
     cfg = rundir.load_config(run)
-    pairs = folder_pairs(cfg, build_pair_sampler(cfg), open_dataset(cfg))
-    _, _, z_test, x_test = folder_sets(pairs, 64, seed_of(cfg.seed, Stream.FINAL_EVAL))
+    folder = open_dataset(cfg)
+    data = FolderData(folder_pairs(cfg, build_pair_sampler(cfg), folder), folder, cfg.image_size)
+    _, _, z_test, x_test = data.evaluation_sets(64, seed_of(cfg.seed, Stream.FINAL_EVAL))
     z_aligned = load_encoder(out / "encoder.onnx")(x_test, "z_aligned")
     recorded = json.loads((run / "metrics.json").read_text())["r2_linear_heldout"]
     assert r2_score(z_test, z_aligned) == pytest.approx(recorded, abs=1e-4)

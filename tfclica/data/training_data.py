@@ -86,6 +86,10 @@ class TrainingData(abc.ABC):
     def evaluation_sets(self, num: int, seed) -> tuple[np.ndarray, ...]:
         """``(z_fit, x_fit, z_test, x_test)``: ``num`` fit and ``num`` held-out samples."""
 
+    def fit_set(self, num: int, seed) -> tuple[np.ndarray, np.ndarray]:
+        """``(z_fit, x_fit)``: the fit half of :meth:`evaluation_sets` with the same arguments."""
+        return self.evaluation_sets(num, seed)[:2]
+
     @abc.abstractmethod
     def init_observations(self, num: int, seed) -> np.ndarray:
         """``num`` observations for the output init (``seed``: a stateless seed tensor)."""
@@ -124,6 +128,9 @@ class SyntheticData(TrainingData):
         z_fit, x_fit = self.sample(num, seed)
         z_test, x_test = self.sample(num, seeds.fold(seed, 1))
         return z_fit, x_fit, z_test, x_test
+
+    def fit_set(self, num, seed):
+        return self.sample(num, seed)  # the held-out half is never drawn
 
     def sample(self, num: int, seed) -> tuple[np.ndarray, np.ndarray]:
         """``num`` latents from the marginal and their observations, as NumPy ``(z, x)``."""

@@ -1,17 +1,19 @@
 """Scoring an encoder on fresh samples of a run's data distribution: the one home of evaluation.
 
-Three users, one set of functions: the evaluations during training (:func:`training_scores`),
-a run's final scores (:func:`evaluate_encoder`), and ``tfclica evaluate`` on an export (which
-calls :func:`evaluate_encoder` with the export's loaded encoder).
+Three users, one set of functions, each on the evaluation sets of a run's
+:class:`~tfclica.data.training_data.TrainingData`: the evaluations during training
+(:func:`training_scores`), a run's final scores (:func:`evaluate_on_data`), and ``tfclica
+evaluate`` on an export (the same function with the export's loaded encoder).
+:func:`evaluate_encoder` is the same scoring for a pair sampler and an observation source.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
-from tfclica.data.training_data import FOLDER_IDENTITY_NOTE, check_training_data
+from tfclica.data.training_data import check_training_data
 from tfclica.errors import ConfigError
 from tfclica.evaluation.factor_scores import per_factor_scores
 from tfclica.evaluation.metrics import (
@@ -91,22 +93,12 @@ def chunked_encoder(
     return encode
 
 
-def training_scores(
-    encode: Callable[[np.ndarray], np.ndarray],
-    sampler: PairSampler,
-    source: ObservationSource,
-    num_samples: int,
-    seed,
-) -> dict:
-    """The cheap scores logged during training, on ``num_samples`` fresh fit and held-out
-    samples: ``r2_linear`` (fit and scored on the fit set, as the reference logs it),
-    ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set), and ``collapsed`` (the
-    held-out encodings have near-zero variance; see ``metrics.collapse_diagnostics``)."""
-    return training_scores_on(encode, *fit_and_heldout(sampler, source, num_samples, seed))
-
-
-def training_scores_on(encode, z_fit, x_fit, z_test, x_test) -> dict:
-    """:func:`training_scores` on given fit and held-out sets (e.g. :func:`folder_sets`)."""
+def training_scores(encode, z_fit, x_fit, z_test, x_test) -> dict:
+    """The cheap scores logged during training, on fresh fit and held-out sets (a run's
+    ``TrainingData.evaluation_sets``): ``r2_linear`` (fit and scored on the fit set, as the
+    reference logs it), ``r2_linear_heldout`` and ``mcc_pearson`` (on the held-out set), and
+    ``collapsed`` (the held-out encodings have near-zero variance; see
+    ``metrics.collapse_diagnostics``)."""
     h_fit, h_test = encode(x_fit), encode(x_test)
     return {
         "r2_linear": linear_r2(z_fit, h_fit),
@@ -222,81 +214,15 @@ def evaluate_on_data(encode: Callable[[np.ndarray], np.ndarray], data, sets: tup
     return scores
 
 
-def fit_alignments(
-    encode: Callable[[np.ndarray], np.ndarray],
-    sampler: PairSampler,
-    source: ObservationSource,
-    num_samples: int = 4096,
-    seed=(0, 0),
-) -> dict:
-    """The maps behind the scores :func:`evaluate_encoder` gives with the same arguments, fitted
-    on the same fit set: ``{"linear": (A, b)}`` (``z ~ z_hat @ A + b``, behind ``r2_linear`` and
-    ``r2_linear_heldout``) and ``"permutation"`` (the matching, sign, scale and offset behind
-    ``mcc_pearson``); see :func:`~tfclica.evaluation.metrics.linear_alignment`,
+def fit_alignments(encode: Callable[[np.ndarray], np.ndarray], z_fit, x_fit) -> dict:
+    """The maps behind the scores on a fit set (``z_fit``, ``x_fit``; the evaluation's fit set
+    gives the maps behind its scores): ``{"linear": (A, b)}`` (``z ~ z_hat @ A + b``, behind
+    ``r2_linear`` and ``r2_linear_heldout``) and ``"permutation"`` (the matching, sign, scale
+    and offset behind ``mcc_pearson``); see :func:`~tfclica.evaluation.metrics.linear_alignment`,
     ``permutation_alignment``.
     """
-    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
     h_fit = encode(x_fit)
     return {
         "linear": linear_alignment(z_fit, h_fit),
         "permutation": permutation_alignment(z_fit, h_fit, "pearson"),
     }
-
-
-# ------------------------------------------------------------------------ an image folder's images
-
-
-def folder_sets(images, num_samples: int, seed):
-    """``(z_fit, x_fit, z_test, x_test)`` of an image folder (``images``: a
-    :class:`~tfclica.data.loader.FolderPairs`): one draw of ``2 * num_samples`` distinct images,
-    split in halves, so the fit and held-out sets never share an image.
-
-    Raises:
-        ConfigError: the folder has fewer than ``2 * num_samples`` images.
-    """
-    z, x = images.sample_images(2 * num_samples, seed)
-    if len(z) < 2 * num_samples:
-        raise ConfigError(
-            f"{num_samples} fit and {num_samples} held-out images need {2 * num_samples} "
-            f"images, the folder has {len(z)}"
-        )
-    return z[:num_samples], x[:num_samples], z[num_samples:], x[num_samples:]
-
-
-def evaluate_folder(
-    encode: Callable[[np.ndarray], np.ndarray],
-    images,
-    num_samples: int,
-    seed,
-    names=None,
-    nonlinear: bool = True,
-) -> dict:
-    """:func:`evaluate_encoder`'s fields for an encoder of an image folder's images, on the
-    :func:`folder_sets` of ``seed``, plus ``per_factor`` (factor ``names``, default ``z0, ...``).
-
-    There is no g, so ``identity`` is ``None`` (``identity_note`` says why) and the
-    ``below_identity*`` flags are ``None``: not known, rather than false.
-    """
-    z_fit, x_fit, z_test, x_test = folder_sets(images, num_samples, seed)
-    h_fit, h_test = encode(x_fit), encode(x_test)
-    scores = identifiability_scores(z_fit, h_fit, z_test, h_test, nonlinear=nonlinear)
-    scores.update(identity=None, identity_note=FOLDER_IDENTITY_NOTE, eval_samples=int(num_samples))
-    scores.update(below_identity_r2=None, below_identity_mcc=None, below_identity=None)
-    scores["per_factor"] = per_factor_scores(z_fit, h_fit, z_test, h_test, names)
-    return scores
-
-
-def evaluate_per_factor(
-    encode: Callable[[np.ndarray], np.ndarray],
-    sampler,
-    source,
-    num_samples: int,
-    seed,
-    names: Sequence[str] | None = None,
-) -> dict:
-    """:func:`per_factor_scores` of ``encode`` on the fit and held-out sets that
-    :func:`evaluate_encoder` draws with the same ``seed`` (the same samples
-    its mean scores are computed on)."""
-    z_fit, x_fit = sample_observations(sampler, source, num_samples, seed)
-    z_test, x_test = sample_observations(sampler, source, num_samples, seeds.fold(seed, 1))
-    return per_factor_scores(z_fit, encode(x_fit), z_test, encode(x_test), names)

@@ -3,8 +3,8 @@
 An encoder recovers z only up to the map its metric fits: affine (orthogonal on the sphere)
 for the linear R^2, permutation and sign for the MCC. The export refits both maps exactly as the
 run's final evaluation fitted them (same fit set: ``Stream.FINAL_EVAL``, ``eval_samples``
-samples; :func:`~tfclica.evaluation.scoring.fit_alignments`; for a run on an image folder the
-fit half of :func:`~tfclica.evaluation.scoring.folder_sets`) and offers them as two more outputs:
+samples, the fit half of the run's ``TrainingData.evaluation_sets``;
+:func:`~tfclica.evaluation.scoring.fit_alignments`) and offers them as two more outputs:
 
     z_aligned  = z_hat @ A + b                                   (behind r2_linear[_heldout])
     z_permuted = z_hat[:, perm] * (sign * scale) + offset        (behind mcc_pearson)
@@ -118,48 +118,20 @@ def _from_maps(maps: dict, samples: int, seed, note: str | None = None) -> Align
     )
 
 
-def fit_alignment(cfg, model, source, samples: int) -> Alignment:
-    """Refit the maps of the run's final evaluation for the Keras encoder ``model``.
+def fit_alignment(cfg, model, data, samples: int, note: str | None = None) -> Alignment:
+    """Refit the maps of the run's final evaluation for the Keras encoder ``model``, on the fit
+    set that evaluation drew.
 
     Args:
         cfg: the run's config (its seed names the fit set).
         model: the run's Keras encoder.
-        source: the run's observation source (g).
+        data: the run's :class:`~tfclica.data.training_data.TrainingData`.
         samples: the run's ``eval_samples``.
+        note: how the fit set was drawn, where metadata should say (``fit_note``).
     """
     from tfclica.evaluation.scoring import chunked_encoder, fit_alignments
-    from tfclica.latents import build_pair_sampler
 
     seed = seed_of(cfg.seed, Stream.FINAL_EVAL)
-    encode = chunked_encoder(model, tuple(source.observation_shape))
-    maps = fit_alignments(encode, build_pair_sampler(cfg), source, samples, seed)
-    return _from_maps(maps, samples, seed)
-
-
-def fit_folder_alignment(cfg, model, pairs, samples: int) -> Alignment:
-    """:func:`fit_alignment` of a run on an image folder: the fit half of the final
-    evaluation's images (:func:`tfclica.evaluation.scoring.folder_sets`, as
-    :func:`tfclica.evaluation.scoring.evaluate_folder` draws them).
-
-    Args:
-        cfg: the run's config.
-        model: the run's Keras encoder.
-        pairs: the run's :class:`~tfclica.data.loader.FolderPairs`.
-        samples: the run's ``eval_samples``.
-    """
-    from tfclica.evaluation.metrics import linear_alignment, permutation_alignment
-    from tfclica.evaluation.scoring import chunked_encoder, folder_sets
-
-    seed = seed_of(cfg.seed, Stream.FINAL_EVAL)
-    encode = chunked_encoder(model, (cfg.image_size, cfg.image_size, 3))
-    z_fit, x_fit, _, _ = folder_sets(pairs, samples, seed)
-    h_fit = encode(x_fit)
-    maps = {
-        "linear": linear_alignment(z_fit, h_fit),
-        "permutation": permutation_alignment(z_fit, h_fit, "pearson"),
-    }
-    note = (
-        "the fit half of the run's final evaluation (metrics.json): the first "
-        f"{samples} of the 2 * {samples} distinct folder images drawn with this seed"
-    )
+    encode = chunked_encoder(model, tuple(data.observation_shape))
+    maps = fit_alignments(encode, *data.fit_set(samples, seed))
     return _from_maps(maps, samples, seed, note)

@@ -1,9 +1,9 @@
 """Score an encoder of any format on fresh samples of the data it was trained on.
 
 This module finds what an export needs to be scored (its config, recorded metrics and the
-frozen g it was trained on, or the image folder of a ``--dataset`` run); the scoring itself is
-:func:`~tfclica.evaluation.scoring.evaluate_encoder`
-(:func:`~tfclica.evaluation.scoring.evaluate_folder`).
+frozen g it was trained on, or the image folder of a ``--dataset`` run, as the run's
+:class:`~tfclica.data.training_data.TrainingData`); the scoring itself is the run's own
+(:func:`~tfclica.evaluation.scoring.evaluate_on_data`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def evaluate_model(
         (``None`` where unknown); the scores are new. Added keys: ``model``, ``format``,
         ``eval_seed``, ``eval_wall_seconds``.
     """
+    from tfclica.evaluation.scoring import evaluate_on_data
+
     model = Path(model)
     encoder = load_encoder(model)
     home = model if model.is_dir() else model.parent
@@ -51,12 +53,8 @@ def evaluate_model(
     num = num_samples or cfg.eval_samples
     eval_seed = (cfg.seed if seed is None else seed, Stream.EXPORT_EVAL)
     start = time.perf_counter()
-    if cfg.dataset:
-        folder = Path(mixing) if mixing is not None else Path(cfg.dataset)
-        scores = _score_on_folder(encoder, cfg, folder, num, eval_seed)
-    else:
-        source = _find_mixing(search, model)
-        scores = _score_on_source(encoder, cfg, source, search[0], checksum, num, eval_seed)
+    data = _training_data(encoder, cfg, num, mixing, search, model, checksum)
+    scores = evaluate_on_data(encoder, data, data.evaluation_sets(num, eval_seed))
     result = {
         "preset": cfg.preset,
         "seed": cfg.seed,
@@ -73,61 +71,50 @@ def evaluate_model(
     return result
 
 
-def _score_on_source(encoder: LoadedEncoder, cfg, source, where, checksum, num: int, seed):
-    """Scores on fresh observations of the run's g (the mixing or the renderer); an image run's
-    also per factor, as its metrics.json has them."""
-    from tfclica.evaluation.scoring import evaluate_encoder, evaluate_per_factor
+def _training_data(
+    encoder: LoadedEncoder, cfg, num: int, mixing, search: list[Path], model, checksum
+):
+    """The data the encoder was trained on, as a
+    :class:`~tfclica.data.training_data.TrainingData`, checked against the encoder: the run's
+    image folder (``mixing``, else the one its config names; the same latents), or its g (found
+    in ``search``; the same checksum)."""
+    from tfclica.data.training_data import FolderData, SyntheticData, latents_sha256
     from tfclica.latents import build_pair_sampler
 
-    if checksum is not None and source.checksum() != checksum:
-        raise ConfigError(
-            f"the mixing in {where} (sha256 {source.checksum()[:12]}...) is not the g this "
-            f"encoder was trained on (sha256 {checksum[:12]}...)"
-        )
-    if tuple(source.observation_shape) != encoder.input_shape:
-        shape = ", ".join(str(d) for d in source.observation_shape)
-        raise ConfigError(
-            f"the mixing makes observations x[batch, {shape}] but the encoder takes "
-            f"{encoder.input_text}"
-        )
-    sampler = build_pair_sampler(cfg)
-    scores = evaluate_encoder(encoder, sampler, source, num, seed=seed)
-    names = getattr(source, "factor_names", None)
-    if names:
-        scores["per_factor"] = evaluate_per_factor(encoder, sampler, source, num, seed, names)
-    return scores
+    if cfg.dataset:
+        from tfclica.data.dataset import folder_pairs, open_dataset
 
-
-def _score_on_folder(encoder: LoadedEncoder, cfg, root: Path, num: int, seed) -> dict:
-    """Scores on distinct images of the run's folder
-    (:func:`~tfclica.evaluation.scoring.evaluate_folder`), checked to be the folder the encoder
-    was trained on (its latents' sha256)."""
-    from tfclica.data.dataset import factor_names, folder_pairs, open_dataset
-    from tfclica.evaluation.scoring import evaluate_folder
-    from tfclica.export.run_data import latents_sha256
-    from tfclica.latents import build_pair_sampler
-
-    if not root.is_dir():
-        raise ConfigError(
-            f"the encoder was trained on the image folder {root}, which is not a directory; "
-            "pass --mixing FOLDER (the folder, moved)"
-        )
-    folder_cfg = cfg.replace(dataset=str(root.resolve()), eval_samples=num)
-    folder = open_dataset(folder_cfg)
-    recorded = ((encoder.metadata or {}).get("dataset") or {}).get("latents_sha256")
-    found = latents_sha256(folder.latents)
-    if recorded is not None and found != recorded:
-        raise ConfigError(
-            f"the image folder {root} (latents sha256 {found[:12]}...) is not the one this "
-            f"encoder was trained on (sha256 {recorded[:12]}...)"
-        )
-    if (cfg.image_size, cfg.image_size, 3) != encoder.input_shape:
-        raise ConfigError(
-            f"the run's images are {cfg.image_size}x{cfg.image_size} but the encoder takes "
-            f"{encoder.input_text}"
-        )
-    pairs = folder_pairs(folder_cfg, build_pair_sampler(folder_cfg), folder)
-    return evaluate_folder(encoder, pairs, num, seed, factor_names(folder))
+        root = Path(mixing) if mixing is not None else Path(cfg.dataset)
+        if not root.is_dir():
+            raise ConfigError(
+                f"the encoder was trained on the image folder {root}, which is not a directory; "
+                "pass --mixing FOLDER (the folder, moved)"
+            )
+        folder_cfg = cfg.replace(dataset=str(root.resolve()), eval_samples=num)
+        folder = open_dataset(folder_cfg)
+        recorded = ((encoder.metadata or {}).get("dataset") or {}).get("latents_sha256")
+        found = latents_sha256(folder.latents)
+        if recorded is not None and found != recorded:
+            raise ConfigError(
+                f"the image folder {root} (latents sha256 {found[:12]}...) is not the one this "
+                f"encoder was trained on (sha256 {recorded[:12]}...)"
+            )
+        pairs = folder_pairs(folder_cfg, build_pair_sampler(folder_cfg), folder)
+        data = FolderData(pairs, folder, cfg.image_size)
+        what = f"the run's images are {cfg.image_size}x{cfg.image_size}"
+    else:
+        source, where = _find_mixing(search, model)
+        if checksum is not None and source.checksum() != checksum:
+            raise ConfigError(
+                f"the mixing in {where} (sha256 {source.checksum()[:12]}...) is not the g this "
+                f"encoder was trained on (sha256 {checksum[:12]}...)"
+            )
+        data = SyntheticData(build_pair_sampler(cfg), source)
+        shape = ", ".join(str(d) for d in data.observation_shape)
+        what = f"the mixing makes observations x[batch, {shape}]"
+    if tuple(data.observation_shape) != encoder.input_shape:
+        raise ConfigError(f"{what} but the encoder takes {encoder.input_text}")
+    return data
 
 
 def config_of(meta: dict, source) -> ExperimentConfig:
@@ -170,7 +157,7 @@ def _describe(encoder: LoadedEncoder, search: list[Path]):
 def _find_mixing(search: list[Path], model: Path):
     for folder in search:
         if (folder / MIXING_DIR).is_dir() or (folder / MIXING_WEIGHTS_FILE).is_file():
-            return rundir.load_mixing(folder)
+            return rundir.load_mixing(folder), folder
     raise ConfigError(
         f"no mixing g found beside {model}; pass --mixing RUN_DIR (or an export directory)"
     )

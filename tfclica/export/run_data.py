@@ -19,8 +19,6 @@ parity check uses :data:`IMAGE_PARITY_SAMPLES` images rather than 10,000.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from tfclica.errors import ConfigError
@@ -73,7 +71,11 @@ class SourceData:
     """
 
     def __init__(self, cfg, source):
+        from tfclica.data.training_data import SyntheticData
+        from tfclica.latents import build_pair_sampler
+
         self.cfg, self.source = cfg, source
+        self.data = SyntheticData(build_pair_sampler(cfg), source)
         self.images = len(tuple(source.observation_shape)) == 3
 
     @property
@@ -101,11 +103,7 @@ class SourceData:
 
     def observations(self, num: int, stream: Stream):
         """``(z, x)``: ``num`` fresh samples of stream ``stream``, as NumPy arrays."""
-        from tfclica.evaluation.scoring import sample_observations
-        from tfclica.latents import build_pair_sampler
-
-        seed = seed_of(self.cfg.seed, stream)
-        return sample_observations(build_pair_sampler(self.cfg), self.source, num, seed)
+        return self.data.sample(num, seed_of(self.cfg.seed, stream))
 
     def reference(self, num: int) -> dict[str, np.ndarray]:
         """The inputs of ``reference_io.npz``: ``z`` and ``x`` (stream ``REFERENCE_IO``)."""
@@ -116,7 +114,7 @@ class SourceData:
         """The final evaluation's maps for ``model`` (:func:`~.alignment.fit_alignment`)."""
         from tfclica.export.alignment import fit_alignment
 
-        return fit_alignment(self.cfg, model, self.source, samples)
+        return fit_alignment(self.cfg, model, self.data, samples)
 
     def input_metadata(self) -> dict:
         """Keys added to metadata.json's ``input`` (images: the layout and the scaling)."""
@@ -148,6 +146,7 @@ class FolderData:
     description = "distinct images of the folder metadata.dataset names (FolderPairs)"
 
     def __init__(self, cfg):
+        from tfclica.data import training_data
         from tfclica.data.dataset import folder_pairs, open_dataset, stored_image_size
         from tfclica.latents import build_pair_sampler
 
@@ -159,6 +158,7 @@ class FolderData:
                 f"{err}; exporting a --dataset run checks its encoder on that folder's images"
             ) from None
         self.pairs = folder_pairs(cfg, build_pair_sampler(cfg), self.folder)
+        self.data = training_data.FolderData(self.pairs, self.folder, cfg.image_size)
         self.stored_size = stored_image_size(self.folder)
 
     @property
@@ -188,10 +188,14 @@ class FolderData:
         return {"x": np.stack(x), "z": self.folder.latents[chosen], "pixels": np.stack(pixels)}
 
     def fit_alignment(self, model, samples: int):
-        """The final evaluation's maps for ``model`` (:func:`~.alignment.fit_folder_alignment`)."""
-        from tfclica.export.alignment import fit_folder_alignment
+        """The final evaluation's maps for ``model`` (:func:`~.alignment.fit_alignment`)."""
+        from tfclica.export.alignment import fit_alignment
 
-        return fit_folder_alignment(self.cfg, model, self.pairs, samples)
+        note = (
+            "the fit half of the run's final evaluation (metrics.json): the first "
+            f"{samples} of the 2 * {samples} distinct folder images drawn with this seed"
+        )
+        return fit_alignment(self.cfg, model, self.data, samples, note)
 
     def input_metadata(self) -> dict:
         """The layout and the scaling, with the folder's per-channel mean and std."""
@@ -221,6 +225,8 @@ class FolderData:
 
     def metadata(self) -> dict:
         """The ``dataset`` section: the folder, its size and the checksum of its latents."""
+        from tfclica.data.training_data import latents_sha256
+
         return {
             "dataset": {
                 "path": str(self.folder.root),
@@ -229,11 +235,6 @@ class FolderData:
                 "latents_sha256": latents_sha256(self.folder.latents),
             }
         }
-
-
-def latents_sha256(latents) -> str:
-    """SHA-256 of a folder's latents as float32 (metadata.json ``dataset.latents_sha256``)."""
-    return hashlib.sha256(np.ascontiguousarray(latents, np.float32).tobytes()).hexdigest()
 
 
 def run_data(cfg, run_dir):

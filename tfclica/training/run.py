@@ -21,7 +21,7 @@ from tfclica.evaluation.scoring import (
     check_evaluable,
     chunked_encoder,
     evaluate_on_data,
-    training_scores_on,
+    training_scores,
 )
 from tfclica.latents import seeds
 from tfclica.models.factory import build_encoder
@@ -145,9 +145,7 @@ class TrainingRun:
     def quick_scores(self, step: int) -> dict:
         """The scores logged during training at ``step`` (fresh samples each time)."""
         seed = seeds.fold(tf.constant(seed_of(self.cfg.seed, Stream.TRAIN_EVAL)), step)
-        return training_scores_on(
-            self.encode, *self.data.evaluation_sets(self.cfg.eval_samples, seed)
-        )
+        return training_scores(self.encode, *self.data.evaluation_sets(self.cfg.eval_samples, seed))
 
     def run_steps(self):
         """Train until ``total_steps``, checkpointing and logging; returns the loop's result.
