@@ -19,7 +19,6 @@ import keras
 import numpy as np
 import pytest
 
-import tfclica.models.encoders  # noqa: F401 - registers the heads for deserialisation
 from tfclica import rundir
 from tfclica.config.experiment import to_toml
 from tfclica.presets import get_preset

@@ -101,7 +101,6 @@ def test_run_directory_follows_the_contract(trained_run):
 def test_saved_encoder_reproduces_the_scores(trained_run):
     import keras
 
-    import tfclica.models.encoders  # noqa: F401 - registers the heads for deserialisation
     from tfclica.evaluation.scoring import evaluate_encoder
     from tfclica.latents import build_pair_sampler
 

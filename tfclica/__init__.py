@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import importlib
 
+from tfclica import keras_objects
+
 __version__ = "0.1.0"
+
+# After `import tfclica`, keras.saving.load_model knows tfclica's layers (no import here).
+keras_objects.install()
 
 # public name -> module that defines it
 _EXPORTS = {

@@ -277,9 +277,9 @@ class KerasEncoder(LoadedEncoder):
 def load_keras_encoder(path):
     """A run's ``encoder.keras`` as a plain Keras model, in any process.
 
-    ``keras.saving.load_model`` alone fails on it ("Could not locate class 'SphereHead'") unless
-    tfclica's head layers were registered by importing :mod:`tfclica.models.encoders`; this function
-    does that first. The model is not compiled: call it, or build your own model around it.
+    The same as ``keras.saving.load_model`` after ``import tfclica`` (which registers tfclica's
+    layers with Keras, :mod:`tfclica.keras_objects`), but also given a run directory. The model
+    is not compiled: call it, or build your own model around it.
 
     Args:
         path: an ``encoder.keras`` file or a run directory holding one.
@@ -293,7 +293,6 @@ def load_keras_encoder(path):
     """
     import keras
 
-    import tfclica.models.encoders  # noqa: F401 - registers the custom head layers with Keras
     from tfclica.rundir import ENCODER_FILE
 
     path = Path(path)
