@@ -62,6 +62,53 @@ def check_shards(batch_size: int, shards: int, replicas: int, where: str = "") -
         )
 
 
+def loss_and_grads(encoder, objective, optimizer, observe, z, global_batch, jit_parts=False):
+    """One training step's loss on this replica and its gradients: the one home of the step's
+    maths, for :class:`TrainStep` and for ``ContrastiveModel.train_step`` (``fit``).
+
+    Both views pass through the encoder at once (``[x; x~]``: one large matmul per layer); the
+    negatives are every replica's anchors (and positives where the loss needs them), gathered
+    across replicas (:mod:`tfclica.training.replicas`). The loss is the sum of this replica's
+    per-anchor losses over the global batch, so its sum over replicas (what Keras's
+    cross-replica gradient sum gives) is the global mean.
+
+    Args:
+        encoder: the Keras model being trained.
+        objective: what the step minimises (:class:`~tfclica.training.objectives.Objective`).
+        optimizer: its optimizer (for the loss scaling of mixed_float16).
+        observe: returns the encoder's input: both views stacked, or ``x`` alone where the
+            objective uses no pairs.
+        z: this replica's true latents (the supervised objective's target).
+        global_batch: pairs per step over all replicas.
+        jit_parts: compile the forward pass and the loss as separate XLA programs around the
+            cross-replica gather (which XLA cannot compile on CPU).
+    """
+    variables = encoder.trainable_variables
+
+    def forward():
+        h = encoder(observe(), training=True)
+        return tf.split(h, 2, axis=0) if objective.uses_pairs else (h, h)
+
+    def local_loss(z, anchors, positives, all_anchors, all_positives, offset):
+        per_anchor = objective.per_anchor(z, anchors, positives, all_anchors, all_positives, offset)
+        return tf.reduce_sum(per_anchor) / tf.cast(global_batch, per_anchor.dtype)
+
+    if jit_parts:
+        forward = tf.function(forward, jit_compile=True)
+        local_loss = tf.function(local_loss, jit_compile=True)
+    with tf.GradientTape() as tape:
+        anchors, positives = forward()
+        all_anchors, all_positives, offset = anchors, positives, 0
+        if objective.uses_negatives:
+            all_anchors, offset = cross_replica_concat(anchors)
+            all_positives = all_anchors
+            if objective.uses_all_positives:
+                all_positives, _ = cross_replica_concat(positives)
+        loss = local_loss(z, anchors, positives, all_anchors, all_positives, offset)
+        scaled = optimizer.scale_loss(loss)  # identity unless mixed_float16
+    return loss, tape.gradient(scaled, variables)
+
+
 class TrainState:
     """The training variables a checkpoint holds besides the encoder and the optimizer.
 
@@ -156,47 +203,19 @@ class TrainStep:
         indices = [replica * per_replica + j for j in range(per_replica)]
         return self.data.draw(step_seed, shard_size, indices)
 
-    def _forward(self, batch):
-        """Encodings of both views (one encoder pass: a single large matmul per layer)."""
-        if not self.objective.uses_pairs:  # regresses z only: z~ is not needed
-            h = self.encoder(self.data.observe(batch, pairs=False), training=True)
-            return h, h
-        h = self.encoder(self.data.observe(batch, pairs=True), training=True)
-        return tf.split(h, 2, axis=0)
-
-    def _local_loss(self, z, anchors, positives, all_anchors, all_positives, offset):
-        """Sum of this replica's per-anchor losses over the global batch size: summing it over
-        replicas gives the mean over the global batch (and its gradient)."""
-        per_anchor = self.objective.per_anchor(
-            z, anchors, positives, all_anchors, all_positives, offset
-        )
-        return tf.reduce_sum(per_anchor) / self.batch_size
-
     def _loss_and_grads(self, jit_parts: bool, jit_draw: bool = False):
-        """``(loss of this replica, its gradients)``; negatives come from the global batch.
-
-        With ``jit_parts`` the forward pass and the loss are separate XLA programs around the
-        cross-replica gather (which XLA cannot compile on CPU).
-        """
+        """``(loss of this replica, its gradients)`` of the current step's batch
+        (:func:`loss_and_grads`); with ``jit_draw`` the draw is its own XLA program."""
         jit_draw = jit_draw and self.data.compilable
         batch = tf.function(self.draw, jit_compile=True)() if jit_draw else self.draw()
-        z = batch[0]
-        variables = self.encoder.trainable_variables
-        forward, local_loss = self._forward, self._local_loss
-        if jit_parts:
-            forward = tf.function(forward, jit_compile=True)
-            local_loss = tf.function(local_loss, jit_compile=True)
-        with tf.GradientTape() as tape:
-            anchors, positives = forward(batch)
-            all_anchors, all_positives, offset = anchors, positives, 0
-            if self.objective.uses_negatives:
-                all_anchors, offset = cross_replica_concat(anchors)
-                all_positives = all_anchors
-                if self.objective.uses_all_positives:
-                    all_positives, _ = cross_replica_concat(positives)
-            loss = local_loss(z, anchors, positives, all_anchors, all_positives, offset)
-            scaled = self.optimizer.scale_loss(loss)  # identity unless mixed_float16
-        return loss, tape.gradient(scaled, variables)
+
+        def observe():
+            return self.data.observe(batch, pairs=self.objective.uses_pairs)
+
+        return loss_and_grads(
+            self.encoder, self.objective, self.optimizer, observe, batch[0], self.batch_size,
+            jit_parts,
+        )  # fmt: skip
 
     def _apply(self, grads):
         """Adam update (under a strategy Keras all-reduces the gradients, summing them)."""
