@@ -54,6 +54,11 @@ _EXPORTS = {
     "TrainStep": "tfclica.training",
     "Trainer": "tfclica.training",
     "TrainingRun": "tfclica.training",
+    # Keras-native training: fit, callbacks, saving
+    "ContrastiveModel": "tfclica.training.keras_model",
+    "build_contrastive_model": "tfclica.training.keras_model",
+    "ScoresCallback": "tfclica.training.keras_model",
+    "pairs_dataset": "tfclica.data.pairs_dataset",
     # run directories and exports
     "RunDirectory": "tfclica.rundir",
     "prepare_run_dir": "tfclica.rundir",

@@ -24,6 +24,7 @@ class Stream(enum.IntEnum):
     REFERENCE_IO = 5  # the export's reference_io.npz
     RENDER = 6  # `tfclica render`: the latents of a rendered image folder
     OUTPUT_INIT = 7  # the observations that standardise the output layer (output_init)
+    KERAS_EVAL = 8  # pairs_dataset(split="eval"): fresh pairs, batch s from fold((seed, 8), s)
 
 
 def seed_of(seed: int, stream: Stream) -> tuple[int, int]:

@@ -6,8 +6,6 @@ import abc
 
 import tensorflow as tf
 
-from tfclica.losses import build_loss
-
 
 class Objective(abc.ABC):
     """A per-anchor training loss.
@@ -62,6 +60,8 @@ class SupervisedObjective(Objective):
 
 def build_objective(cfg, name: str) -> Objective:
     """The objective called ``name`` (``unsupervised``: the config's loss; ``supervised``)."""
+    from tfclica.losses import build_loss
+
     if name == "supervised":
         return SupervisedObjective()
     loss = build_loss(cfg.loss, tau=cfg.tau, p=cfg.model_p, negatives=cfg.negatives)
