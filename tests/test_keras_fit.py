@@ -29,9 +29,10 @@ def _custom_and_fit_losses(cfg, run_dir):
     """The first steps' losses of the custom loop and of fit, in this process's strategy."""
     run = tfclica.TrainingRun(cfg, rundir.prepare_run_dir(run_dir))
     custom = run.train_step(STEPS)
-    with run.strategy.scope():
+    with run.strategy.scope():  # the model's replicas, and the dataset's shards: one per replica
         model = tfclica.build_contrastive_model(cfg)
-    history = model.fit(tfclica.pairs_dataset(cfg), steps_per_epoch=1, epochs=STEPS, verbose=0)
+        pairs = tfclica.pairs_dataset(cfg)
+    history = model.fit(pairs, steps_per_epoch=1, epochs=STEPS, verbose=0)
     return custom, np.array(history.history["loss"])
 
 

@@ -51,9 +51,10 @@ def pairs_dataset(
             (``Stream.KERAS_EVAL``), never a training batch. An image folder has only
             ``"train"``.
         data: the run's data (default: :func:`training_data_of`).
-        data_shards: shards each batch is drawn as (default: the replicas of the current
-            ``tf.distribute`` strategy, as ``tfclica train``); Keras hands shard ``r`` to
-            replica ``r``, so a mirrored ``fit`` trains on a mirrored run's batches.
+        data_shards: shards each batch is drawn as (default: the replicas of the
+            ``tf.distribute`` strategy in scope, as ``tfclica train``: call it inside
+            ``strategy.scope()``); Keras hands shard ``r`` to replica ``r``, so a mirrored
+            ``fit`` trains on a mirrored run's batches.
         start_step: the first batch's step (to continue after ``start_step`` steps).
 
     Raises:
