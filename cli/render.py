@@ -65,13 +65,13 @@ def command(num_images, out, image_size, seed):
         raise ConfigError(f"--image-size must be in {low}..{high}, got {image_size}")
     if seed < 0:
         raise ConfigError(f"--seed must be a non-negative integer, got {seed}")
-    from tfclica.data.layout import prepare_output
+    from tfclica.data.image_folder import prepare_output
 
     prepare_output(Path(out))  # before TensorFlow: a bad --out fails fast
     from tfclica.cli.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    from tfclica.data.layout import write_rendered_set
+    from tfclica.data.image_folder import write_rendered_set
 
     start = time.perf_counter()
     write_rendered_set(Path(out), num_images, image_size, seed, on_progress=ImageProgress())

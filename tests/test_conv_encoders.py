@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from tfclica.config.experiment import ExperimentConfig
+from tfclica.models.build import build_encoder
 from tfclica.models.conv_encoders import (
     build_cnn_encoder,
     build_resnet18_encoder,
     build_resnet50_encoder,
 )
-from tfclica.models.factory import build_encoder
 
 X = np.random.default_rng(0).uniform(0, 1, (3, 32, 32, 3)).astype(np.float32)
 

@@ -10,7 +10,7 @@ import pytest
 from tfclica import rundir
 from tfclica.cli.main import main
 from tfclica.config.experiment import ExperimentConfig, to_toml
-from tfclica.data import layout
+from tfclica.data import image_folder
 from tfclica.errors import ConfigError
 from tfclica.observations.renderer import FACTOR_NAMES
 from tfclica.presets import get_preset
@@ -27,7 +27,7 @@ TRAIN = [
 def folder(tmp_path_factory):
     """240 rendered 16x16 images in the 3DIdent layout (the code `tfclica render` runs)."""
     out = tmp_path_factory.mktemp("dataset") / "set"
-    layout.write_rendered_set(out, IMAGES, image_size=SIZE, seed=4)
+    image_folder.write_rendered_set(out, IMAGES, image_size=SIZE, seed=4)
     return out
 
 
@@ -56,7 +56,7 @@ def _folder_pairs(cfg):
 def test_a_run_on_a_folder_scores_its_images(run, folder):
     from tfclica.data.training_data import FolderData
     from tfclica.evaluation.scoring import evaluate_on_data
-    from tfclica.models.factory import build_encoder
+    from tfclica.models.build import build_encoder
 
     metrics = json.loads((run / "metrics.json").read_text())
     cfg = rundir.load_config(run)

@@ -12,7 +12,7 @@ from sklearn.metrics import r2_score
 
 from tfclica import rundir
 from tfclica.cli.main import main
-from tfclica.data import layout
+from tfclica.data import image_folder
 from tfclica.export import evaluate_model, load_encoder, load_keras_encoder
 from tfclica.streams import Stream, seed_of
 
@@ -35,7 +35,7 @@ def _cli(*args) -> int:
 def folder(tmp_path_factory):
     """160 rendered 16x16 images in the 3DIdent layout."""
     out = tmp_path_factory.mktemp("dataset") / "set"
-    layout.write_rendered_set(out, IMAGES, image_size=SIZE, seed=5)
+    image_folder.write_rendered_set(out, IMAGES, image_size=SIZE, seed=5)
     return out
 
 
@@ -130,7 +130,7 @@ def test_a_render_run_exports_and_matches_keras_on_rendered_images(rendered):
 
 def _folder_pixels(folder):
     """Every image of the folder as stored: uint8 ``[N, H, W, 3]``."""
-    paths = layout.read_folder(folder).paths
+    paths = image_folder.read_folder(folder).paths
     return np.stack([tf.io.decode_png(tf.io.read_file(p), channels=3).numpy() for p in paths])
 
 
@@ -154,7 +154,7 @@ def test_a_folder_run_exports_with_the_folders_scaling(on_folder, folder):
     # No g: no mixing/, no generator, and the metadata says why and names the folder.
     assert not (out / "mixing").exists() and metadata["mixing_sha256"] is None
     assert "mixing" not in metadata["files"] and set(metadata["omitted"]) == {"mixing", "generator"}
-    latents = np.load(folder / layout.LATENTS_FILE).astype(np.float32)
+    latents = np.load(folder / image_folder.LATENTS_FILE).astype(np.float32)
     assert metadata["dataset"] == {
         "path": str(folder.resolve()),
         "num_images": IMAGES,
@@ -232,7 +232,7 @@ def test_a_resized_folder_is_described_and_another_folder_refused(on_folder, fol
     # evaluate on a folder with other latents (`--mixing FOLDER`) is refused, naming it.
     other = tmp_path / "other"
     shutil.copytree(folder, other)
-    latents = np.load(other / layout.LATENTS_FILE)
-    np.save(other / layout.LATENTS_FILE, latents[::-1].copy())
+    latents = np.load(other / image_folder.LATENTS_FILE)
+    np.save(other / image_folder.LATENTS_FILE, latents[::-1].copy())
     with pytest.raises(ConfigError, match="not the one this encoder was trained on"):
         evaluate_model(out / "encoder.onnx", mixing=other, num_samples=64)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfclica.data import layout
+from tfclica.data import image_folder
 from tfclica.data.loader import FolderPairs
 from tfclica.errors import ConfigError
 from tfclica.latents import build_pair_sampler
@@ -24,7 +24,7 @@ SIZE = 16
 def folder(tmp_path_factory):
     """200 rendered images (16x16) in the 3DIdent layout."""
     out = tmp_path_factory.mktemp("render") / "set"
-    layout.write_rendered_set(out, 200, image_size=SIZE, seed=5)
+    image_folder.write_rendered_set(out, 200, image_size=SIZE, seed=5)
     return out
 
 
@@ -34,7 +34,14 @@ def test_layout_names_and_latents(folder):
     latents = np.load(folder / "raw_latents.npy")
     assert latents.shape == (200, 10) and latents.dtype == np.float32
     assert latents.min() >= -1 and latents.max() <= 1 and latents.std(0).min() > 0.4
-    assert [layout.index_width(n) for n in (1, 10, 11, 100, 10_000, 250_000)] == [0, 1, 2, 2, 4, 6]
+    assert [image_folder.index_width(n) for n in (1, 10, 11, 100, 10_000, 250_000)] == [
+        0,
+        1,
+        2,
+        2,
+        4,
+        6,
+    ]
 
 
 def test_loader_reads_back_each_image_with_its_latents(folder):
@@ -78,18 +85,18 @@ def test_interrupted_render_leaves_nothing(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        layout.write_rendered_set(tmp_path / "set", 300, image_size=SIZE, on_progress=stop)
+        image_folder.write_rendered_set(tmp_path / "set", 300, image_size=SIZE, on_progress=stop)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_folders_are_config_errors(tmp_path, folder):
     with pytest.raises(ConfigError, match="raw_latents.npy"):
-        layout.read_folder(tmp_path)
+        image_folder.read_folder(tmp_path)
     np.save(tmp_path / "raw_latents.npy", np.zeros((3, 10), np.float32))
     with pytest.raises(ConfigError, match="missing"):
-        layout.read_folder(tmp_path)
+        image_folder.read_folder(tmp_path)
     with pytest.raises(ConfigError, match="not empty"):
-        layout.write_rendered_set(folder, 5, image_size=SIZE)
+        image_folder.write_rendered_set(folder, 5, image_size=SIZE)
     cfg = get_preset("default").config  # dim 10 on the sphere: the folder's dim matches ...
     with pytest.raises(ConfigError, match="dim=4"):
         FolderPairs(folder, build_pair_sampler(cfg.replace(dim=4)), 4)

@@ -20,6 +20,7 @@ KINDS = {
     "mlp-no-head": ("mlp", "none", (10,)),
     "cnn": ("cnn", "sphere", (16, 16, 3)),
     "resnet18": ("resnet18", "sphere", (16, 16, 3)),
+    "contrastive-model": ("contrastive", "sphere", (10,)),  # tfclica.ContrastiveModel, compiled
 }
 
 LOAD = """
@@ -40,6 +41,11 @@ def _saved(kind, tmp_path):
     encoder, head, shape = KINDS[kind]
     if encoder == "mlp":
         model = build_mlp_encoder(shape[0], 10, (32, 32), head, seed=1)
+    elif encoder == "contrastive":
+        import tfclica
+
+        cfg = tfclica.get_preset("default").config.replace(steps=10, warmup_steps=2)
+        model = tfclica.build_contrastive_model(cfg)  # with its schedule: WarmupDecay
     else:
         model = CONV_ENCODERS[encoder](shape, 10, head, seed=1)
     x = np.random.default_rng(0).uniform(0, 1, (4, *shape)).astype(np.float32)

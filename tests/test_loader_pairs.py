@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tfclica.data.layout import ImageFolder
+from tfclica.data.image_folder import ImageFolder
 from tfclica.data.loader import FolderPairs, NearestLatents
 from tfclica.errors import ConfigError
 from tfclica.latents import build_pair_sampler

@@ -33,7 +33,7 @@ def test_standardising_spreads_the_sphere_outputs_of_the_reference_encoder():
 
     from tfclica.data.sources import build_observation_source
     from tfclica.latents import build_pair_sampler
-    from tfclica.models.factory import build_encoder
+    from tfclica.models.build import build_encoder
 
     cfg = ExperimentConfig(space="sphere", conditional="vmf", conditional_scale=1.0, tau=1.0)
     source = build_observation_source(cfg)

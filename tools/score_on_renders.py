@@ -28,7 +28,7 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from tfclica.data.layout import read_folder
+    from tfclica.data.image_folder import read_folder
     from tfclica.evaluation.factor_scores import per_factor_scores
     from tfclica.evaluation.metrics import linear_r2
     from tfclica.evaluation.scoring import chunked_encoder

@@ -55,7 +55,7 @@ OUTPUT_INIT_NOTES = {
     "glorot": "Keras' Glorot initialisation, as every layer",
     "standardized": "rescaled on 4096 observations to mean 0, std 1 per output (data-dependent)",
 }
-# Where observations come from (tfclica.models.factory), and the encoders that read them.
+# Where observations come from (tfclica.models.build), and the encoders that read them.
 OBSERVATION_NOTES = {
     "mixing": "the invertible MLP g of the paper's synthetic experiments",
     "render": "3DIdent-like images of 10 factors rendered in the step (box [-1, 1]^10)",

@@ -7,7 +7,7 @@
 
 - ``sources``: the observation source a config names (the mixing g or the renderer, both in
   :mod:`tfclica.observations`).
-- ``layout``: the published dataset's folder layout (``images/<index>.png``,
+- ``image_folder``: the published dataset's folder layout (``images/<index>.png``,
   ``raw_latents.npy``): writing a rendered set, reading one.
 - ``loader``: positive pairs from such a folder by exact nearest neighbours, as a ``tf.data``
   pipeline.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from tfclica.data.layout import ImageFolder, read_folder
+from tfclica.data.image_folder import ImageFolder, read_folder
 from tfclica.errors import ConfigError
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from tfclica.data.layout import ImageFolder, read_folder
+from tfclica.data.image_folder import ImageFolder, read_folder
 from tfclica.errors import ConfigError
 from tfclica.latents import PairSampler, seeds
 from tfclica.streams import Stream, seed_of
@@ -69,7 +69,7 @@ class FolderPairs:
     ``x~`` float32 ``[batch, H, W, 3]``, ``(pixel / 255 - mean) / std`` per channel.
 
     Args:
-        folder: the folder (a path or a :class:`~tfclica.data.layout.ImageFolder`).
+        folder: the folder (a path or a :class:`~tfclica.data.image_folder.ImageFolder`).
         sampler: draws the latent pairs the images are matched to (its dimension must be the
             folder's).
         batch_size: pairs per batch.

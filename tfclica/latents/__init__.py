@@ -7,9 +7,9 @@ from tfclica.latents.coordinatewise import (
     TruncatedNormal,
     UniformBox,
 )
-from tfclica.latents.factory import build_pair_sampler, make_pair_sampler, product_pair_sampler
 from tfclica.latents.pairs import PairSampler
 from tfclica.latents.product import Product
+from tfclica.latents.samplers import build_pair_sampler, make_pair_sampler, product_pair_sampler
 from tfclica.latents.spaces import Box, Euclidean, ProductSpace, Space, Sphere, space_from_config
 from tfclica.latents.sphere import OnSphere, RadialProjection, UniformSphere
 from tfclica.latents.vmf import VonMisesFisher, sample_wood

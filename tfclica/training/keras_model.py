@@ -142,7 +142,7 @@ def build_contrastive_model(cfg, data=None) -> ContrastiveModel:
     from tfclica.data.pairs_dataset import training_data_of
     from tfclica.latents import seeds
     from tfclica.losses import build_loss
-    from tfclica.models.factory import build_encoder
+    from tfclica.models.build import build_encoder
     from tfclica.training.optim import build_optimizer
     from tfclica.training.step import resolve_xla_mode
 

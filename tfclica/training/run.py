@@ -24,7 +24,7 @@ from tfclica.evaluation.scoring import (
     training_scores,
 )
 from tfclica.latents import seeds
-from tfclica.models.factory import build_encoder
+from tfclica.models.build import build_encoder
 from tfclica.rundir import RunDirectory
 from tfclica.streams import Stream, seed_of
 from tfclica.training.checkpoints import restore_newest_readable
