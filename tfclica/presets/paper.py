@@ -196,9 +196,8 @@ register(
 )
 
 # ---------------------------------------------------------------------------- table "box"
-# MCC. Box [0,1]^10 with an Lp model behind a learnable box head, then R^n with no head; p = 1
-# for Laplace pairs, 3 for GenNorm(3). Registered before the sphere table's box rows, which
-# share the box schedule.
+# MCC. Box [0,1]^10, an Lp model behind a learnable box head, then R^n with no head; p = 1 for
+# Laplace pairs, 3 for GenNorm(3). Registered before the sphere table's box rows (same schedule).
 
 register(
     "box-laplace",
