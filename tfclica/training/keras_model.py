@@ -90,6 +90,8 @@ class ContrastiveModel(keras.Model):
             )
 
     def test_step(self, data):
+        """``evaluate``'s loss: the mean per-anchor loss with this replica's batch as the
+        negatives (no gradient, no gather)."""
         x, x_pos = _views(data)
         h = self.encoder(tf.concat([x, x_pos], axis=0), training=False)
         anchors, positives = tf.split(h, 2, axis=0)
