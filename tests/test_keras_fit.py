@@ -126,6 +126,19 @@ def test_backup_and_restore_resumes_a_killed_fit(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_evaluate_is_the_loss_on_fresh_pairs():
+    cfg = small_config()
+    model = tfclica.build_contrastive_model(cfg)
+    batch = next(iter(tfclica.pairs_dataset(cfg, split="eval")))
+    got = model.evaluate(
+        tfclica.pairs_dataset(cfg, split="eval"), steps=1, verbose=0, return_dict=True
+    )
+    h = np.asarray(model.encoder(np.concatenate([batch["x"], batch["x_pos"]])))
+    a, p = np.split(h, 2)
+    expected = float(np.mean(model.contrastive_loss.per_anchor(a, p, a, p, 0)))
+    assert got["loss"] == pytest.approx(expected, rel=1e-5)
+
+
 def test_bad_batches_and_encoders_are_one_clear_error():
     cfg = small_config()
     model = tfclica.build_contrastive_model(cfg)
